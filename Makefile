@@ -1,0 +1,46 @@
+# The one task runner: the README's commands and CI call these targets.
+# Each target bootstraps .venv from the lock file on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+SYNCED := $(VENV)/.synced
+
+.PHONY: demo test lint format docs bench clean
+
+$(SYNCED): pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra postgres --quiet
+	touch $@
+
+## Run the main job on the embedded default: SQLite register + synthetic England.
+demo: $(SYNCED)
+	$(BIN)/ndoo demo
+
+## Run the whole test suite (PostgreSQL tests run when NDOO_TEST_DATABASE_URL is set).
+test: $(SYNCED)
+	$(BIN)/pytest
+
+lint: $(SYNCED)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy src
+
+format: $(SYNCED)
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+## Regenerate the CLI and settings reference in docs/.
+docs: $(SYNCED)
+	$(BIN)/python scripts/gen_docs.py
+
+## Run the benchmarks (minutes); figures go to bench/README.md by hand.
+bench: $(SYNCED)
+	$(BIN)/python bench/bench_nhs_number.py
+	$(BIN)/python bench/bench_snapshot.py
+	$(BIN)/python bench/bench_synth.py
+
+clean:
+	rm -rf $(VENV) ndoo-data .pytest_cache .mypy_cache .ruff_cache

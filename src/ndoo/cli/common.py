@@ -1,0 +1,66 @@
+"""What every command shares: settings, the error boundary, JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import click
+
+from ndoo.db import Database
+from ndoo.errors import NdooError, error_body
+from ndoo.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_settings(ctx: click.Context) -> Settings:
+    """The settings for this invocation, loaded once and kept on the root context."""
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    settings = root.obj.get("settings")
+    if settings is None:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        root.obj["settings"] = settings
+    return cast(Settings, settings)
+
+
+def json_option(func: F) -> F:
+    """Adds ``--json``: print the result (or the error) as JSON instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, default=str, sort_keys=False))
+
+
+def handle_errors(func: F) -> F:
+    """Turns an ndoo error into one line on stderr (or the JSON error shape) and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NdooError as exc:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps(error_body(exc), indent=2, default=str))
+            else:
+                click.echo(f"ndoo: error: {exc.message}", err=True)
+            sys.exit(1)
+
+    return cast(F, wrapper)
+
+
+def database(ctx: click.Context) -> Database:
+    """The register database named by the settings."""
+    return Database.from_settings(get_settings(ctx))
+
+
+def actor(ctx: click.Context) -> str:
+    """Who is acting, for the audit trail (NDOO_ACTOR)."""
+    return str(get_settings(ctx).actor)

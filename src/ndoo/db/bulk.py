@@ -1,0 +1,81 @@
+"""Fast inserts of Arrow tables: ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
+
+Both run inside the caller's transaction, so a failed load leaves nothing behind.
+Values are always bound or streamed, never pasted into SQL text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Table
+
+from ndoo.db.sql import quote_identifier
+from ndoo.errors import StorageError
+
+_BATCH = 50_000
+
+
+def _sqlite_column(column: pa.ChunkedArray) -> list[Any]:
+    """Values in the text forms SQLAlchemy uses for SQLite dates and times."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return list(pc.strftime(column, "%Y-%m-%d %H:%M:%S").to_pylist())
+    if pa.types.is_date(kind):
+        return list(pc.cast(column, pa.string()).to_pylist())
+    if pa.types.is_boolean(kind):
+        return [None if v is None else int(v) for v in column.to_pylist()]
+    return list(column.to_pylist())
+
+
+def insert_table(conn: Connection, table: Table, data: pa.Table) -> int:
+    """Insert every row of ``data`` (columns named as in ``table``) and return the count.
+
+    A constraint the rows break (a duplicate key, an unknown practice) becomes a
+    :class:`StorageError` naming the table; the caller's transaction is rolled back.
+    """
+    try:
+        return _insert(conn, table, data)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        kind = type(exc).__name__
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else kind
+        raise StorageError(f"could not load {table.name}: {kind}: {first_line[:160]}") from exc
+
+
+def _naive_utc(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        return column.cast(pa.timestamp(column.type.unit))
+    return column
+
+
+def _insert(conn: Connection, table: Table, data: pa.Table) -> int:
+    if data.num_rows == 0:
+        return 0
+    names = list(data.column_names)
+    unknown = set(names) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"columns not in {table.name}: {sorted(unknown)}")
+    target = f"{quote_identifier(table.name)} ({', '.join(quote_identifier(n) for n in names)})"
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for batch in data.to_batches(_BATCH):
+                for row in zip(
+                    *(_naive_utc(pa.chunked_array([c])).to_pylist() for c in batch.columns),
+                    strict=True,
+                ):
+                    copy.write_row(row)
+        return int(data.num_rows)
+    placeholders = ", ".join("?" for _ in names)
+    sql = f"INSERT INTO {target} VALUES ({placeholders})"  # noqa: S608 - identifiers quoted, values bound
+    cursor = raw.cursor()
+    try:
+        for start in range(0, data.num_rows, _BATCH):
+            chunk = data.slice(start, _BATCH)
+            columns = [_sqlite_column(chunk.column(n)) for n in names]
+            cursor.executemany(sql, list(zip(*columns, strict=True)))
+    finally:
+        cursor.close()
+    return int(data.num_rows)
