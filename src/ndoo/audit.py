@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Generator, Mapping
 from contextlib import closing
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +126,7 @@ def _entry(row: Mapping[str, Any]) -> AuditEntry:
     )
 
 
-def _rows(conn: Connection) -> Iterator[RowMapping]:
+def _rows(conn: Connection) -> Generator[RowMapping, None, None]:
     """Entries in order, streamed; the cursor is closed even if the caller stops early."""
     result = conn.execution_options(yield_per=5000).execute(
         select(audit_entry).order_by(audit_entry.c.seq)

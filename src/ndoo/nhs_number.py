@@ -255,12 +255,17 @@ def parse_array(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        array = values
-    elif isinstance(values, np.ndarray):
-        array = pa.array(values.astype(str), type=pa.string())
-    else:
-        array = pa.array(list(cast("Iterable[Any]", values)), type=pa.string())
+    try:
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            array = values if values.type == pa.string() else values.cast(pa.string())
+        elif isinstance(values, np.ndarray):
+            array = pa.array(values.astype(str), type=pa.string())
+        else:
+            array = pa.array(list(cast("Iterable[Any]", values)), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise InvalidNHSNumber(
+            "NHS numbers must be given as text, so leading zeros are kept"
+        ) from exc
     trimmed = pc.utf8_trim_whitespace(array)
     # Ten ASCII digits, with spaces and hyphens only between them (as in normalise).
     shaped = pc.fill_null(pc.match_substring_regex(trimmed, r"^[0-9](?:[ \-]*[0-9]){9}$"), False)

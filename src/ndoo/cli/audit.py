@@ -61,4 +61,6 @@ def log_command(ctx: click.Context, limit: int, action: str | None, as_json: boo
         return
     for entry in found:
         detail = " ".join(f"{k}={v}" for k, v in sorted(entry.detail.items()))
-        click.echo(f"{entry.seq:>6} {entry.at} {entry.actor} {entry.action} {entry.outcome} {detail}")
+        click.echo(
+            f"{entry.seq:>6} {entry.at} {entry.actor} {entry.action} {entry.outcome} {detail}"
+        )

@@ -42,7 +42,9 @@ def _describe(choice: reg.Choice) -> str:
 @click.option("--self", "by_self", is_flag=True, help="The person acted for themselves.")
 @click.option("--proxy-role", type=click.Choice(ROLES), help="A proxy acted, in this role.")
 @click.option("--proxy-name", help="The proxy's name.")
-@click.option("--evidence", "proxy_evidence", help="Reference of the proxy's evidence of authority.")
+@click.option(
+    "--evidence", "proxy_evidence", help="Reference of the proxy's evidence of authority."
+)
 @click.option("--case-ref", "case_reference", help="Contact-centre or paper case reference.")
 @click.option("--effective", help="When the choice takes effect (ISO date or time; default now).")
 @json_option
@@ -186,7 +188,9 @@ def import_type2_command(ctx: click.Context, file: Path, as_json: bool) -> None:
 @json_option
 @click.pass_context
 @handle_errors
-def snapshot_command(ctx: click.Context, as_of: str | None, out: Path | None, as_json: bool) -> None:
+def snapshot_command(
+    ctx: click.Context, as_of: str | None, out: Path | None, as_json: bool
+) -> None:
     """Count (and optionally write) the NHS numbers with an opt-out in force.
 
     Example:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table
 
 from ndoo.db.sql import quote_identifier
 from ndoo.errors import StorageError
@@ -79,3 +79,33 @@ def _insert(conn: Connection, table: Table, data: pa.Table) -> int:
     finally:
         cursor.close()
     return int(data.num_rows)
+
+
+def fetch_column(conn: Connection, statement: Select[Any]) -> list[Any]:
+    """Every value of a one-column SELECT, fetched through the driver's own cursor.
+
+    For millions of rows this avoids the per-row work of SQLAlchemy's result objects
+    (about 2 µs a row).  Parameters are still bound, each passed through its type's
+    bind processor exactly as SQLAlchemy would.
+    """
+    compiled = statement.compile(dialect=conn.dialect)
+    values: dict[str, Any] = {}
+    for name, value in compiled.construct_params().items():
+        processor = (
+            compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        )
+        values[name] = processor(value) if processor else value
+    args: Any = (
+        tuple(values[name] for name in compiled.positiontup or ())
+        if compiled.positional
+        else values
+    )
+    raw: Any = conn.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return [row[0] for row in cursor.fetchall()]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StorageError(f"database error ({type(exc).__name__}) while reading") from exc
+    finally:
+        cursor.close()

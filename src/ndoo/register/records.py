@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, literal_column, or_, select
 
 from ndoo.db import Database
+from ndoo.db.bulk import fetch_column
 from ndoo.db.models import choice_event, choice_record
 from ndoo.timeutil import to_db, utcnow
 
@@ -101,7 +102,7 @@ def snapshot(db: Database, as_of: datetime | None = None) -> npt.NDArray[np.int6
     moment = as_of if as_of is not None else utcnow()
     query = select(choice_record.c.nhs_number).where(opted_out_as_of(moment))
     with db.read() as conn:
-        numbers = conn.execute(query).scalars().all()
+        numbers = fetch_column(conn, query)
     column = pa.array(numbers, type=pa.string())
     result = np.sort(np.asarray(pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)))
     return result.astype(np.int64, copy=False)

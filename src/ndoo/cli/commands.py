@@ -1,0 +1,23 @@
+"""Every top-level command group, in the order ``ndoo --help`` lists them."""
+
+from __future__ import annotations
+
+import click
+
+from ndoo.cli.audit import audit_group
+from ndoo.cli.db import db_group
+from ndoo.cli.demo import demo_command
+from ndoo.cli.person import person_group
+from ndoo.cli.register import register_group
+from ndoo.cli.settings import settings_command
+from ndoo.cli.synth import synth
+
+ALL: list[click.Command] = [
+    demo_command,
+    register_group,
+    person_group,
+    audit_group,
+    db_group,
+    synth,
+    settings_command,
+]
