@@ -41,6 +41,15 @@ def test_loaded_register_agrees_with_the_files(db, england):
     events = pq.read_table(england / "events.parquet")
     assert (summary.people, summary.events) == (people.num_rows, events.num_rows)
     assert rows(db, person) == people.num_rows
+    with db.read() as conn:
+        null_names = conn.execute(
+            select(func.count()).where(choice_event.c.proxy_name.is_(None))
+        ).scalar_one()
+        deaths = conn.execute(
+            select(func.count()).where(person.c.date_of_death.is_not(None))
+        ).scalar_one()
+    assert null_names == events["proxy_name"].null_count
+    assert deaths == people.num_rows - people["date_of_death"].null_count
     # The snapshot at the reference date is exactly the people whose last event is OUT.
     last = (
         events.group_by("nhs_number", use_threads=False)

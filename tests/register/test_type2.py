@@ -136,6 +136,7 @@ def test_header_variants_uk_dates_and_bom_are_read(people_known, tmp_path):
     [
         ("", "empty"),
         ("nhs,when\n", "no code column"),
+        ("NHS Number,Code,Date of birth,Date of entry\n", "several columns could be the date"),
     ],
 )
 def test_unusable_files_are_named(db, tmp_path, text, message):
@@ -167,3 +168,15 @@ def test_objection_in_force_follows_withdrawals():
     )
     assert again is not None and again.line == 4
     assert objection_in_force([row(2, "9Nu4", date(2018, 10, 12))]) is None
+
+
+def test_spreadsheet_exports_are_read(people_known, tmp_path):
+    text = (
+        "Patient NHS No;Read Code;Event Date;Practice\r\n"
+        f'"{ADULT[:3]} {ADULT[3:6]} {ADULT[6:]}";9Nu4;11/10/2018 00:00;A81001\r\n'
+        f"{CHILD};9Nu4;01-Mar-2016;A81001\r\n"
+        ";;;\r\n"
+    )
+    report = import_type2(people_known, write(tmp_path, text), actor="ig")
+    assert report.converted == 2
+    assert current_choice(people_known, CHILD).since == datetime(2016, 3, 1, tzinfo=UTC)

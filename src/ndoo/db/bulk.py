@@ -6,10 +6,12 @@ Values are always bound or streamed, never pasted into SQL text.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Select, Table
 
 from ndoo.db.sql import quote_identifier
@@ -44,10 +46,23 @@ def insert_table(conn: Connection, table: Table, data: pa.Table) -> int:
         raise StorageError(f"could not load {table.name}: {kind}: {first_line[:160]}") from exc
 
 
-def _naive_utc(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
-        return column.cast(pa.timestamp(column.type.unit))
-    return column
+def _naive_utc(table: pa.Table) -> pa.Table:
+    """Timestamps as naive UTC, the form the database columns hold."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            naive = table.column(index).cast(pa.timestamp(field.type.unit))
+            table = table.set_column(index, field.name, naive)
+    return table
+
+
+def _copy_postgresql(raw: Any, target: str, data: pa.Table) -> None:
+    """Stream the rows as CSV into ``COPY``: strings are quoted, nulls are bare empties."""
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
+        for batch in _naive_utc(data).to_batches(_BATCH):
+            buffer = io.BytesIO()
+            pa_csv.write_csv(batch, buffer, options)
+            copy.write(buffer.getvalue())
 
 
 def _insert(conn: Connection, table: Table, data: pa.Table) -> int:
@@ -60,13 +75,7 @@ def _insert(conn: Connection, table: Table, data: pa.Table) -> int:
     target = f"{quote_identifier(table.name)} ({', '.join(quote_identifier(n) for n in names)})"
     raw: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
-            for batch in data.to_batches(_BATCH):
-                for row in zip(
-                    *(_naive_utc(pa.chunked_array([c])).to_pylist() for c in batch.columns),
-                    strict=True,
-                ):
-                    copy.write_row(row)
+        _copy_postgresql(raw, target, data)
         return int(data.num_rows)
     placeholders = ", ".join("?" for _ in names)
     sql = f"INSERT INTO {target} VALUES ({placeholders})"  # noqa: S608 - identifiers quoted, values bound

@@ -17,7 +17,8 @@ file of GP-recorded codes:
 
 The file is CSV with a header naming the NHS number, the code and the date it was
 recorded (``nhs_number,code,date_recorded``; common variants are recognised).
-Dates are ``YYYY-MM-DD`` or ``DD/MM/YYYY``.
+Dates are ``YYYY-MM-DD``, ``DD/MM/YYYY`` (a time after it is ignored) or
+``11-Oct-2018``; fields may be separated by commas, semicolons, tabs or pipes.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ _COLUMNS = {
         "dateofobjection",
     ),
 }
-_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_NAMED_MONTH_FORMATS = ("%d-%b-%Y", "%d %b %Y", "%d %B %Y")
 
 
 @dataclass(frozen=True)
@@ -97,21 +99,30 @@ class Type2Report:
 
 
 def _column_map(header: list[str], file: str) -> dict[str, int]:
+    """Find each needed column by name: an exact known name first, else one containing it."""
     squashed = [re.sub(r"[^a-z0-9]", "", name.lower()) for name in header]
     found: dict[str, int] = {}
     for name, aliases in _COLUMNS.items():
-        for alias in aliases:
-            if alias in squashed:
-                found[name] = squashed.index(alias)
-                break
-        else:
+        exact = [i for i, col in enumerate(squashed) if col in aliases]
+        loose = [i for i, col in enumerate(squashed) if any(a in col for a in aliases)]
+        candidates = exact or loose
+        label = name.replace("_", " ").replace("nhs", "NHS")
+        if not candidates:
             raise FileFormatError(
-                f"the header has no {name.replace('_', ' ')} column "
-                f"(expected one of: {', '.join(aliases[:3])})",
+                f"the header has no {label} column (expected one of: {', '.join(aliases[:3])})",
                 file=file,
                 line=1,
                 field=name,
             )
+        if len(candidates) > 1:
+            names = ", ".join(repr(header[i].strip()) for i in candidates)
+            raise FileFormatError(
+                f"several columns could be the {label} column: {names}",
+                file=file,
+                line=1,
+                field=name,
+            )
+        found[name] = candidates[0]
     return found
 
 
@@ -121,7 +132,25 @@ def _parse_date(text: str) -> date:
     if match:
         day, month, year = (int(g) for g in match.groups())
         return date(year, month, day)
+    for layout in _NAMED_MONTH_FORMATS:
+        try:
+            return datetime.strptime(value, layout).date()
+        except ValueError:
+            continue
     return datetime.fromisoformat(value).date() if len(value) > 10 else date.fromisoformat(value)
+
+
+def _sniff(handle: Any) -> type[csv.Dialect] | csv.Dialect:
+    """Comma, semicolon, tab or pipe separated, as spreadsheets export them."""
+    try:
+        sample = handle.read(8192)
+    except UnicodeDecodeError:
+        sample = ""
+    handle.seek(0)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
 
 
 def read_rows(path: Path) -> Iterator[Type2Row]:
@@ -133,7 +162,7 @@ def read_rows(path: Path) -> Iterator[Type2Row]:
         raise FileFormatError(f"cannot open the file: {exc.strerror}", file=str(path)) from exc
     today = utcnow().date()
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, dialect=_sniff(handle))
         try:
             header = next(reader, None)
             if header is None:
