@@ -130,3 +130,12 @@ def test_two_events_at_one_time_stop_the_load(db, england, tmp_path):
 def test_missing_files_say_how_to_make_them(db, tmp_path):
     with pytest.raises(InputError, match="ndoo synth population"):
         load_population(db, tmp_path, actor="loader")
+
+
+def test_synth_writes_exactly_the_columns_the_loader_reads():
+    from ndoo.register.load import EVENT_COLUMNS, PEOPLE_COLUMNS, PRACTICE_COLUMNS
+    from ndoo.synth import EVENTS_SCHEMA, PEOPLE_SCHEMA, PRACTICES_SCHEMA
+
+    assert tuple(PRACTICES_SCHEMA.names) == PRACTICE_COLUMNS
+    assert tuple(PEOPLE_SCHEMA.names) == PEOPLE_COLUMNS
+    assert tuple(EVENTS_SCHEMA.names) == EVENT_COLUMNS

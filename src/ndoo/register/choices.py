@@ -159,19 +159,14 @@ def facts_for(
     person: people.Person, change: ChoiceChange, effective: datetime, recorded: datetime
 ) -> rules.EventFacts:
     """The rule inputs for one proposed change."""
-    return rules.EventFacts(
-        actor=np.array([change.actor]),
-        channel=np.array([change.channel.value]),
-        effective_at=np.array([to_db(effective)], dtype="datetime64[us]"),
-        recorded_at=np.array([to_db(recorded)], dtype="datetime64[us]"),
-        date_of_birth=np.array([person.date_of_birth], dtype="datetime64[D]"),
-        date_of_death=np.array([person.date_of_death or "NaT"], dtype="datetime64[D]"),
-        lacks_capacity=np.array([person.lacks_capacity]),
-        detained=np.array([person.detained]),
-        has_proxy_name=np.array([bool(change.proxy_name and change.proxy_name.strip())]),
-        has_proxy_evidence=np.array(
-            [bool(change.proxy_evidence and change.proxy_evidence.strip())]
-        ),
+    return rules.EventFacts.for_people(
+        [person],
+        actors=[change.actor],
+        channels=[change.channel.value],
+        effective_at=[effective],
+        recorded_at=recorded,
+        proxy_names=[change.proxy_name],
+        proxy_evidence=[change.proxy_evidence],
     )
 
 

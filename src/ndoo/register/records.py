@@ -23,22 +23,14 @@ from ndoo.db.models import choice_event, choice_record
 from ndoo.timeutil import to_db, utcnow
 
 
-def rebuild(conn: Connection, *, after_event_id: int) -> int:
-    """Rebuild the records of everyone with an event whose id is above ``after_event_id``.
-
-    Returns the number of people whose records were rebuilt.
-    """
+def rebuild(conn: Connection, *, after_event_id: int) -> None:
+    """Rebuild the records of everyone with an event whose id is above ``after_event_id``."""
     touched = (
         select(choice_event.c.nhs_number)
         .where(choice_event.c.id > after_event_id)
         .distinct()
         .scalar_subquery()
     )
-    people = conn.execute(
-        select(func.count(func.distinct(choice_event.c.nhs_number))).where(
-            choice_event.c.id > after_event_id
-        )
-    ).scalar_one()
     conn.execute(delete(choice_record).where(choice_record.c.nhs_number.in_(touched)))
     ordered = (
         select(
@@ -75,7 +67,6 @@ def rebuild(conn: Connection, *, after_event_id: int) -> int:
             ["nhs_number", "state", "record_start", "record_end"], periods
         )
     )
-    return int(people)
 
 
 def last_event_id(conn: Connection) -> int:

@@ -19,8 +19,9 @@ rule; the first row that breaks any rule is reported with the first rule it brea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +34,9 @@ from ndoo.errors import (
     RuleViolation,
     SelfNotPermitted,
 )
+from ndoo.people import Person
 from ndoo.register.vocabulary import SERVICE_LAUNCH, TYPE2_CUTOFF
+from ndoo.timeutil import to_db
 
 Bools = npt.NDArray[np.bool_]
 
@@ -58,6 +61,37 @@ class EventFacts:
 
     def __len__(self) -> int:
         return int(self.actor.shape[0])
+
+    @classmethod
+    def for_people(
+        cls,
+        persons: Sequence[Person],
+        *,
+        actors: Sequence[str],
+        channels: Sequence[str],
+        effective_at: Sequence[datetime],
+        recorded_at: datetime,
+        proxy_names: Sequence[str | None] | None = None,
+        proxy_evidence: Sequence[str | None] | None = None,
+    ) -> EventFacts:
+        """Facts for changes proposed for known people (times aware or naive UTC)."""
+        count = len(persons)
+        names = proxy_names if proxy_names is not None else [None] * count
+        evidence = proxy_evidence if proxy_evidence is not None else [None] * count
+        return cls(
+            actor=np.array(actors, dtype=str),
+            channel=np.array(channels, dtype=str),
+            effective_at=np.array([to_db(t) for t in effective_at], dtype="datetime64[us]"),
+            recorded_at=np.full(count, np.datetime64(to_db(recorded_at), "us")),
+            date_of_birth=np.array([p.date_of_birth for p in persons], dtype="datetime64[D]"),
+            date_of_death=np.array(
+                [p.date_of_death or "NaT" for p in persons], dtype="datetime64[D]"
+            ),
+            lacks_capacity=np.array([p.lacks_capacity for p in persons], dtype=bool),
+            detained=np.array([p.detained for p in persons], dtype=bool),
+            has_proxy_name=np.array([bool(n and n.strip()) for n in names], dtype=bool),
+            has_proxy_evidence=np.array([bool(e and e.strip()) for e in evidence], dtype=bool),
+        )
 
 
 def age_in_years(

@@ -299,19 +299,12 @@ def _convert(
     if not chosen:
         return
     effective = [start_of_day(row.recorded) for row, _ in chosen]
-    facts = rules.EventFacts(
-        actor=np.full(len(chosen), SELF),
-        channel=np.full(len(chosen), Channel.T2.value),
-        effective_at=np.array([to_db(e) for e in effective], dtype="datetime64[us]"),
-        recorded_at=np.full(len(chosen), np.datetime64(to_db(now), "us")),
-        date_of_birth=np.array([p.date_of_birth for _, p in chosen], dtype="datetime64[D]"),
-        date_of_death=np.array(
-            [p.date_of_death or "NaT" for _, p in chosen], dtype="datetime64[D]"
-        ),
-        lacks_capacity=np.array([p.lacks_capacity for _, p in chosen]),
-        detained=np.array([p.detained for _, p in chosen]),
-        has_proxy_name=np.zeros(len(chosen), dtype=bool),
-        has_proxy_evidence=np.zeros(len(chosen), dtype=bool),
+    facts = rules.EventFacts.for_people(
+        [person for _, person in chosen],
+        actors=[SELF] * len(chosen),
+        channels=[Channel.T2.value] * len(chosen),
+        effective_at=effective,
+        recorded_at=now,
     )
     violation = rules.first_violation(facts, np.datetime64(to_db(now), "us"))
     if violation is not None:
