@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +16,9 @@ from sqlalchemy import text
 from ndoo import people
 from ndoo.db import Database
 from ndoo.db.migrate import upgrade
+from ndoo.mesh.sandbox import Sandbox
+from ndoo.mesh.transport import Mailbox, MailboxConfig
+from ndoo.settings import Secret
 
 PG_URL = os.environ.get("NDOO_TEST_DATABASE_URL")
 PG_SKIP = (
@@ -91,3 +95,56 @@ def add_person(db: Database) -> Callable[..., people.Person]:
         return person
 
     return add
+
+
+# ---------------------------------------------------------------------------
+# A real MESH server: mesh-sandbox on a free loopback port, full token auth, file store.
+
+SERVICE_MAILBOX = "X26HC065"
+ORG_MAILBOX = "X26ORG01"
+OTHER_ORG_MAILBOX = "X26ORG02"
+SHARED_KEY = "ndoo-tests-shared-key"
+
+
+@pytest.fixture(scope="session")
+def mesh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    store = tmp_path_factory.mktemp("mesh") / "store"
+    sandbox = Sandbox.start(
+        store, shared_key=SHARED_KEY, mailboxes=(SERVICE_MAILBOX, ORG_MAILBOX, OTHER_ORG_MAILBOX)
+    )
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def mesh(mesh_server: Sandbox) -> Sandbox:
+    """The sandbox with every mailbox emptied."""
+    mesh_server.reset()
+    return mesh_server
+
+
+def mailbox_config(sandbox: Sandbox, mailbox: str, **changes: object) -> MailboxConfig:
+    config = MailboxConfig(
+        url=sandbox.url,
+        mailbox=mailbox,
+        password=Secret("password"),
+        shared_key=Secret(SHARED_KEY),
+        timeout=30,
+        chunk_size=256 * 1024,
+    )
+    return replace(config, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def open_mailbox(mesh: Sandbox) -> Iterator[Callable[..., Mailbox]]:
+    """``open_mailbox("X26ORG01")``: a session on a sandbox mailbox, closed after the test."""
+    opened: list[Mailbox] = []
+
+    def make(mailbox: str, **changes: object) -> Mailbox:
+        box = Mailbox(mailbox_config(mesh, mailbox, **changes))
+        opened.append(box)
+        return box
+
+    yield make
+    for box in opened:
+        box.close()

@@ -59,11 +59,23 @@ class Verification:
         return f"audit trail broken at entry {self.first_bad}: {self.problem}"
 
 
+# MESH message ids are opaque hex or digit strings that can hold ten digits in a row by
+# chance; under these keys a value must look like a message id and nothing else.
+_MESSAGE_ID_KEYS = frozenset(
+    {"message_id", "response_message_id", "receipt_message_id", "linked_message_id"}
+)
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
 def canonical_detail(detail: Mapping[str, Any]) -> str:
-    text = json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if _NHS_LIKE.search(text):
+    ids = {k: v for k, v in detail.items() if k in _MESSAGE_ID_KEYS and v is not None}
+    for key, value in ids.items():
+        if not isinstance(value, str) or not _MESSAGE_ID.fullmatch(value):
+            raise ValueError(f"audit detail {key!r} must be a MESH message id")
+    rest = {k: v for k, v in detail.items() if k not in ids}
+    if _NHS_LIKE.search(json.dumps(rest, ensure_ascii=False)):
         raise ValueError("audit detail must not contain an NHS number")
-    return text
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(

@@ -4,6 +4,11 @@
 a synthetic population if the register is empty, loads it, and summarises the
 register: people, opt-outs and the rate by NHS England region, then checks the audit
 trail.  Run again, it finds the population loaded and only summarises.
+
+It then starts a MESH sandbox and the checking service locally
+(:mod:`ndoo.localrun`) and makes a real round trip: a cohort of registered people is
+sent from the organisation's mailbox, answered by the service from the register, and
+the cleaned list cached (:func:`run_check_demo`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -19,10 +25,14 @@ from ndoo import audit
 from ndoo.db import Database, migrate
 from ndoo.db.models import person
 from ndoo.errors import InputError
+from ndoo.mesh.transport import Mailbox, MailboxConfig
 from ndoo.register.load import LoadSummary, load_population
 from ndoo.register.summary import RegisterSummary, summarise
 from ndoo.settings import Settings
 from ndoo.synth import generate_population
+from ndoo.uphold import checking
+from ndoo.uphold.checking import Answer
+from ndoo.uphold.lists import read_number_list
 
 
 @dataclass(frozen=True)
@@ -64,3 +74,63 @@ def run_demo(settings: Settings, *, people: int, seed: int, reset: bool = False)
         generate_population(people=people, seed=seed, out_dir=out)
         loaded = load_population(db, out, actor=str(settings.actor))
     return DemoResult(db.display_url, loaded, summarise(db), audit.verify(db))
+
+
+# ---------------------------------------------------------------------------
+# The Check service round trip
+
+
+@dataclass(frozen=True)
+class CheckDemo:
+    cohort_file: Path
+    answer: Answer
+
+    def as_dict(self) -> dict[str, Any]:
+        entry = self.answer.cache_entry
+        return {
+            "cohort_file": str(self.cohort_file),
+            "request": self.answer.request.as_dict(),
+            "cache_entry": entry.as_dict() if entry else None,
+        }
+
+
+DEMO_COHORT = "demo-registered"
+
+
+def write_demo_cohort(db: Database, path: Path, *, size: int, seed: int) -> Path:
+    """A list of registered people's NHS numbers, as an organisation would send it."""
+    with db.read() as conn:
+        numbers = np.array(
+            [int(n) for n in conn.execute(select(person.c.nhs_number)).scalars()], dtype=np.int64
+        )
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(numbers, size=min(size, numbers.size), replace=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{n:010d}\n" for n in chosen.tolist()), encoding="ascii")
+    return path
+
+
+def run_check_demo(settings: Settings, *, size: int = 20_000, seed: int = 1) -> CheckDemo:
+    """Send a cohort of registered people to the local checking service and cache the answer.
+
+    Needs :func:`ndoo.localrun.local_services` running.
+    """
+    db = Database.from_settings(settings)
+    cohort_file = write_demo_cohort(
+        db, Path(settings.home) / "demo-cohort.txt", size=size, seed=seed
+    )
+    numbers = read_number_list(cohort_file)
+    with Mailbox(MailboxConfig.from_settings(settings)) as mailbox:
+        mailbox.handshake()
+        answer = checking.run(
+            db,
+            mailbox,
+            numbers,
+            service=settings.check_mailbox,
+            cohort=DEMO_COHORT,
+            mode="cohort",
+            actor=str(settings.actor),
+            wait=120.0,
+            poll_max=2.0,
+        )
+    return CheckDemo(cohort_file, answer)

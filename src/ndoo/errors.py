@@ -13,14 +13,26 @@ at the boundary with ``raise X from exc`` so callers only ever catch ndoo's own.
     │   └── SchemaOutOfDate          migrations have not been run (``ndoo db upgrade``)
     ├── InputError                   something a user supplied is wrong
     │   ├── InvalidNHSNumber         not a valid NHS number (format, check digit, placeholder)
-    │   └── FileFormatError          a file row or field is wrong (file, line, field)
+    │   ├── FileFormatError          a file row or field is wrong (file, line, field)
+    │   └── InvalidNumbersInFile     a list holds invalid NHS numbers (file, lines, field)
     ├── RuleViolation                a register rule refuses the change
     │   ├── ProxyNotPermitted        a proxy acted where the rules do not allow one
     │   ├── SelfNotPermitted         a child under 13 or a person lacking capacity acted alone
     │   ├── DeceasedPerson           the choice of a deceased person cannot change
     │   └── DuplicateEvent           the person already has an event at that effective time
-    └── NotFound                     something asked for does not exist
-        └── PersonNotFound           no demographic record for that NHS number
+    ├── NotFound                     something asked for does not exist
+    │   ├── PersonNotFound           no demographic record for that NHS number
+    │   └── CacheEntryNotFound       no cleaned list is cached for that cohort
+    ├── MeshError                    MESH could not be used
+    │   ├── MeshUnavailable          refused, timed out or a server error (5xx)
+    │   ├── MeshAuthenticationFailed mailbox, password, shared key or certificate refused (403)
+    │   ├── MeshMessageGone          the message does not exist or has expired (404, 410)
+    │   └── MeshRecipientRejected    MESH refused the recipient or the message (417)
+    └── CheckError                   the checking service's answer cannot be used
+        ├── CheckRejected            the service rejected the request (invalid or empty file)
+        ├── CheckResponseMismatch    the response holds numbers that were never sent
+        ├── CheckPending             no response yet; receive it later
+        └── CacheEntryExpired        a cached cleaned list is older than the allowed age
 
 Messages never contain NHS numbers, names or clinical codes when they are
 meant for logs; messages shown to the person who typed the value may echo
@@ -106,6 +118,45 @@ class FileFormatError(InputError):
         self.field = field
 
 
+class InvalidNumbersInFile(InputError):
+    """A list of NHS numbers holds invalid ones; names the file and the first lines."""
+
+    code = "invalid_nhs_numbers"
+
+    def __init__(
+        self,
+        *,
+        file: str,
+        lines: list[int],
+        count: int,
+        field: str | None = None,
+        unit: str = "line",
+    ) -> None:
+        shown = ", ".join(str(n) for n in lines)
+        more = f" and {count - len(lines)} more" if count > len(lines) else ""
+        column = f" (column {field!r})" if field else ""
+        noun = (
+            "entry is not a valid NHS number" if count == 1 else "entries are not valid NHS numbers"
+        )
+        super().__init__(
+            f"{file}: {count} {noun}{column}, on {unit if count == 1 else _plural(unit)} "
+            f"{shown}{more}; "
+            "correct or remove them and try again (nothing was sent)",
+            file=file,
+            lines=lines,
+            count=count,
+            field=field,
+        )
+        self.file = file
+        self.lines = lines
+        self.count = count
+        self.field = field
+
+
+def _plural(unit: str) -> str:
+    return "entries" if unit == "entry" else f"{unit}s"
+
+
 class RuleViolation(NdooError):
     code = "rule_violation"
 
@@ -132,6 +183,50 @@ class NotFound(NdooError):
 
 class PersonNotFound(NotFound):
     code = "person_not_found"
+
+
+class CacheEntryNotFound(NotFound):
+    code = "cache_entry_not_found"
+
+
+class MeshError(NdooError):
+    code = "mesh"
+
+
+class MeshUnavailable(MeshError):
+    code = "mesh_unavailable"
+
+
+class MeshAuthenticationFailed(MeshError):
+    code = "mesh_authentication_failed"
+
+
+class MeshMessageGone(MeshError):
+    code = "mesh_message_gone"
+
+
+class MeshRecipientRejected(MeshError):
+    code = "mesh_recipient_rejected"
+
+
+class CheckError(NdooError):
+    code = "check"
+
+
+class CheckRejected(CheckError):
+    code = "check_rejected"
+
+
+class CheckResponseMismatch(CheckError):
+    code = "check_response_mismatch"
+
+
+class CheckPending(CheckError):
+    code = "check_pending"
+
+
+class CacheEntryExpired(CheckError):
+    code = "cache_entry_expired"
 
 
 def error_body(exc: NdooError) -> dict[str, Any]:

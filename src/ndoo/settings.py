@@ -62,6 +62,38 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    value = int(raw.strip())
+    if value <= 0:
+        raise ValueError(f"expected a whole number above 0, got {raw!r}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw.strip())
+    if not value > 0:
+        raise ValueError(f"expected a number above 0, got {raw!r}")
+    return value
+
+
+def _page_size(raw: str) -> int:
+    value = int(raw.strip())
+    if not 10 <= value <= 5000:
+        raise ValueError("MESH lists between 10 and 5000 messages a page")
+    return value
+
+
+def _mailbox(raw: str) -> str:
+    value = raw.strip().upper()
+    if not value or not value.isalnum() or len(value) > 20:
+        raise ValueError(f"expected a MESH mailbox id such as X26HC065, got {raw!r}")
+    return value
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw).expanduser() if raw.strip() else None
+
+
 @dataclass(frozen=True)
 class Setting:
     """One row of the settings table."""
@@ -116,6 +148,142 @@ SETTINGS: tuple[Setting, ...] = (
         "Log every SQL statement (parameters are never logged).",
         example="true",
     ),
+    Setting(
+        "mesh_url",
+        lambda s: "http://127.0.0.1:8700",
+        lambda raw: raw.strip().rstrip("/"),
+        "Base URL of MESH. The default is the local MESH sandbox that `ndoo demo` and "
+        "`ndoo mesh sandbox` start; INT is https://msg.intspineservices.nhs.uk, live "
+        "https://mesh-sync.spineservices.nhs.uk.",
+        example="https://mesh-sync.spineservices.nhs.uk",
+    ),
+    Setting(
+        "mesh_mailbox",
+        lambda s: "X26ORG01",
+        _mailbox,
+        "This organisation's MESH mailbox id; requests are sent from it and cleaned lists "
+        "arrive in it. NHS England recommends a mailbox used only for opt-out checks.",
+        example="A1B2COT001",
+    ),
+    Setting(
+        "mesh_password",
+        lambda s: Secret("password"),
+        lambda raw: Secret(raw),
+        "Password of MESH_MAILBOX. The default is the local sandbox's.",
+        secret=True,
+        example="from-your-mesh-onboarding",
+    ),
+    Setting(
+        "mesh_shared_key",
+        lambda s: Secret("ndoo-sandbox"),
+        lambda raw: Secret(raw),
+        "MESH environment shared key used to sign every request's token. The default is "
+        "the key the local sandbox is started with.",
+        secret=True,
+        example="from-your-mesh-onboarding",
+    ),
+    Setting(
+        "mesh_cert",
+        lambda s: None,
+        _optional_path,
+        "Client TLS certificate (PEM) for MESH's mutual TLS; empty for the local sandbox.",
+        example="/etc/ndoo/mesh/client.pem",
+    ),
+    Setting(
+        "mesh_key",
+        lambda s: None,
+        _optional_path,
+        "Private key (PEM) of MESH_CERT.",
+        example="/etc/ndoo/mesh/client.key",
+    ),
+    Setting(
+        "mesh_ca",
+        lambda s: None,
+        _optional_path,
+        "CA bundle (PEM) that MESH's server certificate is checked against; empty means "
+        "the bundle mesh-client ships for INT and live, or the system's.",
+        example="/etc/ndoo/mesh/nhs-ca.pem",
+    ),
+    Setting(
+        "mesh_timeout",
+        lambda s: 120.0,
+        _positive_float,
+        "Seconds to wait for MESH to answer one HTTP request before giving up.",
+        example="300",
+    ),
+    Setting(
+        "mesh_chunk_size",
+        lambda s: 20 * 1024 * 1024,
+        _positive_int,
+        "Bytes of a message (before compression) sent per MESH chunk; larger messages are "
+        "chunked. MESH requires chunking above 75 MB and refuses single parts over 100 MB.",
+        example="52428800",
+    ),
+    Setting(
+        "check_mailbox",
+        lambda s: "X26HC065",
+        _mailbox,
+        "Mailbox of the Check for National Data Opt-outs service: where requests are sent, "
+        "and the mailbox `ndoo pos serve` serves. Live is X26HC065, INT X26OT154.",
+        example="X26OT154",
+    ),
+    Setting(
+        "pos_password",
+        lambda s: Secret("password"),
+        lambda raw: Secret(raw),
+        "Password of CHECK_MAILBOX, used only by the checking service (`ndoo pos serve`).",
+        secret=True,
+        example="from-the-service-onboarding",
+    ),
+    Setting(
+        "pos_poll_interval",
+        lambda s: 300.0,
+        _positive_float,
+        "Seconds between the checking service's polls of its inbox. MESH asks for no more "
+        "than one poll every 5 minutes on live.",
+        example="300",
+    ),
+    Setting(
+        "pos_page_size",
+        lambda s: 500,
+        _page_size,
+        "Messages listed per page of the inbox (10 to 5000); a full page is followed "
+        "at once by the next.",
+        example="500",
+    ),
+    Setting(
+        "check_wait",
+        lambda s: 3600.0,
+        _positive_float,
+        "Seconds `ndoo check run` waits for the service's response before leaving it to "
+        "`ndoo check receive`. The live service answers within about an hour.",
+        example="7200",
+    ),
+    Setting(
+        "check_poll_max",
+        lambda s: 300.0,
+        _positive_float,
+        "Longest pause, in seconds, between inbox checks while waiting for a response; "
+        "pauses start at 1 second and double up to this.",
+        example="60",
+    ),
+    Setting(
+        "cache_max_age_days",
+        lambda s: 7.0,
+        _positive_float,
+        "Oldest cleaned list, in days since it was checked, that may be used to apply "
+        "opt-outs. Older lists are refused until refreshed. The organisation sets this "
+        "with its DPO; 7 days matches the weekly refresh common in practice.",
+        example="1",
+    ),
+    Setting(
+        "cache_refresh_days",
+        lambda s: 1.0,
+        _positive_float,
+        "Age in days after which `ndoo cache refresh --due` re-checks a cohort; run it "
+        "on a schedule (for example nightly from cron).",
+        example="1",
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
@@ -161,6 +329,8 @@ class Settings:
                 shown = mask_url(str(value))
             elif setting.secret:
                 shown = str(Secret(str(value)))
+            elif value is None:
+                shown = ""
             else:
                 shown = str(value)
             rows.append((setting.env, shown, self._sources[setting.name]))

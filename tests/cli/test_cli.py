@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from ndoo.cli.main import cli
+from ndoo.mesh.sandbox import free_port
 from tests.conftest import ADULT, CHILD
 
 
@@ -133,9 +135,16 @@ def test_demo_builds_a_register_and_summarises_it(tmp_path, monkeypatch):
     monkeypatch.setenv("NDOO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("NDOO_DATABASE_URL", raising=False)
     monkeypatch.setenv("NDOO_ENV_FILE", str(tmp_path / "absent.env"))
+    monkeypatch.setenv("NDOO_MESH_URL", f"http://127.0.0.1:{free_port()}")
     first = CliRunner().invoke(cli, ["demo", "--people", "5000"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "Loaded synthetic England: 5,000 people" in first.output
+    # The round trip over the local MESH sandbox and checking service.
+    assert "sent X26ORG01-" in first.output and "sandbox started" in first.output
+    checked = re.search(r"numbers checked\s+([\d,]+)", first.output)
+    removed = re.search(r"removed for opt-outs\s+([\d,]+)", first.output)
+    assert checked and removed and checked.group(1) != "0" and removed.group(1) != "0"
+    assert (tmp_path / "home" / "demo-cohort.txt").is_file()
     assert "with a national opt-out" in first.output
     assert "London" in first.output and "South West" in first.output
     assert "audit trail intact" in first.output
@@ -145,5 +154,7 @@ def test_demo_builds_a_register_and_summarises_it(tmp_path, monkeypatch):
     assert body["loaded"] is None
     assert body["summary"]["people"] > 4800
     assert body["audit"]["ok"] is True
+    assert body["check"]["cache_entry"]["cohort"] == "demo-registered"
+    assert body["check"]["request"]["filename"].endswith("-0002.dat")
     reset = CliRunner().invoke(cli, ["demo", "--people", "3000", "--reset", "--json"])
     assert json.loads(reset.output)["loaded"]["people"] == 3000

@@ -5,9 +5,13 @@ from __future__ import annotations
 import click
 
 from ndoo.cli.audit import audit_group
+from ndoo.cli.cache import cache_group
+from ndoo.cli.check import check_group
 from ndoo.cli.db import db_group
 from ndoo.cli.demo import demo_command
+from ndoo.cli.mesh import mesh_group
 from ndoo.cli.person import person_group
+from ndoo.cli.pos import pos_group
 from ndoo.cli.register import register_group
 from ndoo.cli.settings import settings_command
 from ndoo.cli.synth import synth
@@ -16,6 +20,10 @@ ALL: list[click.Command] = [
     demo_command,
     register_group,
     person_group,
+    check_group,
+    cache_group,
+    pos_group,
+    mesh_group,
     audit_group,
     db_group,
     synth,

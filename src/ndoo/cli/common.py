@@ -13,6 +13,7 @@ import click
 
 from ndoo.db import Database
 from ndoo.errors import NdooError, error_body
+from ndoo.mesh.transport import Mailbox, MailboxConfig
 from ndoo.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,6 +60,11 @@ def handle_errors(func: F) -> F:
 def database(ctx: click.Context) -> Database:
     """The register database named by the settings."""
     return Database.from_settings(get_settings(ctx))
+
+
+def org_mailbox(ctx: click.Context) -> Mailbox:
+    """A session on this organisation's MESH mailbox (NDOO_MESH_*)."""
+    return Mailbox(MailboxConfig.from_settings(get_settings(ctx)))
 
 
 def actor(ctx: click.Context) -> str:

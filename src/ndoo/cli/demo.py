@@ -2,33 +2,87 @@
 
 from __future__ import annotations
 
+import sys
+import time
+
 import click
 
 from ndoo.cli.common import emit_json, get_settings, handle_errors, json_option
-from ndoo.demo import run_demo
+from ndoo.demo import CheckDemo, DemoResult, run_check_demo, run_demo
+from ndoo.localrun import LocalServices, local_services
 
 
 @click.command("demo")
 @click.option("--people", default=200_000, show_default=True, help="Synthetic people to create.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic population.")
 @click.option("--reset", is_flag=True, help="Remove the SQLite register first and start again.")
+@click.option(
+    "--stay/--no-stay",
+    default=None,
+    help="Keep the MESH sandbox and the checking service running afterwards, for trying "
+    "`ndoo check run` (default: when run from a terminal).",
+)
 @json_option
 @click.pass_context
 @handle_errors
-def demo_command(ctx: click.Context, people: int, seed: int, reset: bool, as_json: bool) -> None:
-    """Create a SQLite register, load synthetic England into it and summarise it.
+def demo_command(
+    ctx: click.Context, people: int, seed: int, reset: bool, stay: bool | None, as_json: bool
+) -> None:
+    """Build a register of synthetic England and check a cohort against it over MESH.
 
     Uses NDOO_DATABASE_URL (default: SQLite in NDOO_HOME). If the register already
-    holds people it is only summarised; --reset starts again.
+    holds people it is only summarised; --reset starts again. Then a MESH sandbox and
+    the checking service start locally, a cohort of 20,000 registered people is sent
+    from mailbox NDOO_MESH_MAILBOX to X26HC065, and the cleaned list is cached.
 
     Example:
 
         ndoo demo --people 1000000 --reset
     """
-    result = run_demo(get_settings(ctx), people=people, seed=seed, reset=reset)
-    if as_json:
-        emit_json(result.as_dict())
-        return
+    settings = get_settings(ctx)
+    result = run_demo(settings, people=people, seed=seed, reset=reset)
+    if stay is None:
+        stay = sys.stdin.isatty() and not as_json
+    with local_services(settings) as services:
+        check = run_check_demo(settings, seed=seed)
+        if as_json:
+            emit_json({**result.as_dict(), "check": check.as_dict()})
+            return
+        _print_register(result)
+        _print_check(check, services.started_sandbox)
+        if stay:
+            _stay(services)
+
+
+def _print_check(check: CheckDemo, started_sandbox: bool) -> None:
+    request = check.answer.request
+    entry = check.answer.cache_entry
+    assert entry is not None
+    click.echo("")
+    sandbox = "sandbox started" if started_sandbox else "sandbox already running"
+    click.echo(f"Check for National Data Opt-outs, over MESH ({sandbox}):")
+    click.echo(f"  sent {request.filename} from {request.mailbox} to {request.recipient}")
+    click.echo(f"  numbers checked            {entry.covered_count:>12,}")
+    click.echo(f"  may be used (cleaned list) {entry.kept_count:>12,}")
+    click.echo(f"  removed for opt-outs       {entry.covered_count - entry.kept_count:>12,}")
+    click.echo(f"  cached as cohort {entry.cohort!r}; `ndoo cache list` shows it")
+
+
+def _stay(services: LocalServices) -> None:
+    click.echo("")
+    click.echo(f"The MESH sandbox ({services.mesh_url}) and the checking service are running.")
+    click.echo("In another terminal, try a round trip of your own:")
+    click.echo("  .venv/bin/ndoo check run ndoo-data/demo-cohort.txt --disclosure DEMO-001")
+    click.echo("  .venv/bin/ndoo check status")
+    click.echo(f"The service's log: {services.worker_log}. Press Ctrl-C to stop.")
+    try:
+        while services.worker_running():
+            time.sleep(1)
+    except KeyboardInterrupt:
+        click.echo("Stopping.")
+
+
+def _print_register(result: DemoResult) -> None:
     s = result.summary
     click.echo(f"Register: {result.database}")
     if result.loaded:

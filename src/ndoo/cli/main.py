@@ -33,3 +33,7 @@ _register_commands()
 
 def main() -> None:
     cli(prog_name="ndoo")
+
+
+if __name__ == "__main__":
+    main()

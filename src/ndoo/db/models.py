@@ -17,11 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -131,4 +133,122 @@ audit_head = Table(
     Column("seq", Id, nullable=False),
     Column("hash", String(64), nullable=False),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+
+# ---------------------------------------------------------------------------
+# The national checking service (``ndoo.pos``)
+
+POS_STATES = (
+    "received",
+    "processed",
+    "response_sending",
+    "response_sent",
+    "receipt_sending",
+    "receipt_sent",
+    "acknowledged",
+)
+POS_OUTCOMES = ("success", "invalid", "empty", "missing_headers", "report")
+
+#: One row per MESH message the service has seen, keyed by MESH message id.  The
+#: state records the last step whose effect is certain, so a restart resumes after it
+#: and never answers a request twice.  ``send_marked_at`` is written just before a
+#: send, so a restart can tell an interrupted send from one never started.
+pos_request = Table(
+    "pos_request",
+    metadata,
+    Column("message_id", String(100), primary_key=True),
+    Column("message_type", String(10), nullable=False),
+    Column("sender", String(20)),
+    Column("workflow_id", String(100)),
+    Column("filename", String(300)),
+    Column("subject", String(500)),
+    Column("local_id", String(300)),
+    Column("state", String(20), nullable=False),
+    Column("outcome", String(20)),
+    Column("received_count", BigInteger),
+    Column("returned_count", BigInteger),
+    Column("invalid_count", BigInteger),
+    Column("invalid_lines", Text),
+    Column("snapshot_at", DateTime),
+    Column("response_message_id", String(100)),
+    Column("receipt_message_id", String(100)),
+    Column("send_marked_at", DateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("first_seen_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    CheckConstraint(_in("state", POS_STATES), name="state"),
+    CheckConstraint(f"outcome IS NULL OR {_in('outcome', POS_OUTCOMES)}", name="outcome"),
+    Index(None, "state"),
+)
+
+# ---------------------------------------------------------------------------
+# The organisation's side (``ndoo.uphold``)
+
+CHECK_STATES = ("prepared", "sent", "received", "failed")
+CACHE_MODES = ("disclosure", "cohort")
+
+#: Requests this organisation sent to the checking service.  ``sequence`` is the
+#: monthly four-digit sequence in the file name; ``numbers`` holds the list sent
+#: (the organisation's own data) so the response can be checked against it.
+check_request = Table(
+    "check_request",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("mailbox", String(20), nullable=False),
+    Column("recipient", String(20), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("local_id", String(300), nullable=False),
+    Column("cohort", String(200), nullable=False),
+    Column("mode", String(12), nullable=False),
+    Column("numbers_sent", BigInteger, nullable=False),
+    Column("numbers", LargeBinary, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("message_id", String(100)),
+    Column("received_at", DateTime),
+    Column("response_message_id", String(100)),
+    Column("returned_count", BigInteger),
+    Column("receipt", Text),
+    Column("error", Text),
+    UniqueConstraint("mailbox", "month", "sequence"),
+    UniqueConstraint("filename"),
+    CheckConstraint(_in("state", CHECK_STATES), name="state"),
+    CheckConstraint(_in("mode", CACHE_MODES), name="mode"),
+    Index(None, "state"),
+)
+
+#: The organisation's cache of cleaned lists: service data under the Check service's
+#: licence.  ``covered`` is the list that was checked, ``kept`` the cleaned list the
+#: service returned (both compressed Arrow arrays).  A newer check of the same cohort
+#: supersedes an entry; its lists are then erased and only the metadata kept.
+cache_entry = Table(
+    "cache_entry",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("cohort", String(200), nullable=False),
+    Column("mode", String(12), nullable=False),
+    Column("check_request_id", Id, ForeignKey("check_request.id"), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("checked_at", DateTime, nullable=False),
+    Column("stored_at", DateTime, nullable=False),
+    Column("covered_count", BigInteger, nullable=False),
+    Column("kept_count", BigInteger, nullable=False),
+    Column("covered", LargeBinary),
+    Column("kept", LargeBinary),
+    Column("superseded_at", DateTime),
+    CheckConstraint(_in("mode", CACHE_MODES), name="mode"),
+    Index(None, "cohort", "superseded_at"),
+    # At most one current entry per cohort, even with two stores at once.
+    Index(
+        "uq_cache_entry_current_cohort",
+        "cohort",
+        unique=True,
+        sqlite_where=text("superseded_at IS NULL"),
+        postgresql_where=text("superseded_at IS NULL"),
+    ),
 )
