@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from types import FrameType
 
 import click
 
@@ -75,10 +77,20 @@ def _stay(services: LocalServices) -> None:
     click.echo("  .venv/bin/ndoo check run ndoo-data/demo-cohort.txt --disclosure DEMO-001")
     click.echo("  .venv/bin/ndoo check status")
     click.echo(f"The service's log: {services.worker_log}. Press Ctrl-C to stop.")
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)  # a second signal must not cut the clean-up
+        raise KeyboardInterrupt  # so the sandbox and the service are stopped too
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     try:
         while services.worker_running():
             time.sleep(1)
     except KeyboardInterrupt:
+        for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)
         click.echo("Stopping.")
 
 
