@@ -43,13 +43,14 @@ Decisions where the real service is not documented (``shared/domain/check-servic
 Speed
 -----
 Almost every request is a run of lines of one width: 12 bytes (``NNNNNNNNNN,`` LF) or
-13 (CRLF).  :class:`FixedWidthRows` recognises that from the length alone and checks
-each block of rows with whole-word arithmetic on unaligned 8-byte views of the buffer
-(no copy of the file, no Python loop per line); see its docstring.  Anything else goes
-to the general path, which finds the line breaks and checks each line; both give the
-same result, and a failing fast path falls back to the general one to locate the
-invalid lines.  Checking 10 million lines against 3.5 million opt-outs takes about
-0.4 s on one core, file to file (``bench/results/check.md``).
+13 (CRLF).  :func:`fixed_width_rows` recognises that from the length alone, and
+:class:`~ndoo.checkrows.FixedWidthRows` checks each block of rows with whole-word
+arithmetic on unaligned 8-byte views of the buffer (no copy of the file, no Python loop
+per line); see :mod:`ndoo.checkrows`.  Anything else goes to the general path, which
+finds the line breaks and checks each line; both give the same result, and a failing
+fast path falls back to the general one to locate the invalid lines.  Checking 10
+million lines against 3.5 million opt-outs takes about 0.4 s on one core, file to file
+(``bench/results/check.md``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from ndoo.checkrows import (
+    COMMA,
+    DIGITS,
+    LINE,
+    ROWS_PER_BLOCK,
+    ZERO,
+    FixedWidthRows,
+    check_lines,
+)
 from ndoo.errors import FileFormatError, InvalidNHSNumber
 from ndoo.nhs_number import MAX_NUMBER, validate_array
 
@@ -73,10 +83,7 @@ BOM: Final = b"\xef\xbb\xbf"
 LINE_ENDINGS: Final = (b"\n", b"\r\n")
 _LF = 0x0A
 _CR = 0x0D
-_COMMA = 0x2C
-_ZERO = 0x30
-_DIGITS = 10  # digits in an NHS number
-_LINE = _DIGITS + 1  # a data line without its ending: ten digits and a comma
+_FORMAT_BLOCK = 1 << 20  # numbers formatted at a time
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def parse(data: bytes | bytearray | memoryview, *, max_reported: int = 20) -> Pa
         raise ValueError("max_reported cannot be negative")
     buf = as_bytes_array(data)
     start, ending = _start_and_ending(buf)
-    rows = FixedWidthRows.detect(buf.data)
+    rows = FixedWidthRows.detect(buf, start, ending)
     if rows is not None:
         parsed = _parse_fixed(rows, max_reported)
         if parsed is not None:
@@ -112,6 +119,25 @@ def parse(data: bytes | bytearray | memoryview, *, max_reported: int = 20) -> Pa
         buf, start, first_line=1, max_reported=max_reported
     )
     return ParsedRequest(numbers, lines, invalid_count, invalid_lines, ending)
+
+
+def fixed_width_rows(data: bytes | bytearray | memoryview) -> FixedWidthRows | None:
+    """The rows a request would have if its lines are of one width (unchecked).
+
+    The width is that of the first line's ending; ``None`` if not one row fits.  The
+    lines after the rows are read by :func:`parse_tail`.
+    """
+    buf = as_bytes_array(data)
+    start, ending = _start_and_ending(buf)
+    return FixedWidthRows.detect(buf, start, ending)
+
+
+def parse_tail(rows: FixedWidthRows, *, max_reported: int) -> ParsedRequest:
+    """The lines after ``rows`` (by the general path), numbered as lines of the whole file."""
+    numbers, lines, invalid_count, invalid_lines = _parse_general(
+        rows.buf, rows.end, first_line=rows.count + 1, max_reported=max_reported
+    )
+    return ParsedRequest(numbers, lines, invalid_count, invalid_lines, rows.line_ending)
 
 
 def format_numbers(numbers: npt.ArrayLike, *, line_ending: bytes = b"\n") -> bytes:
@@ -129,10 +155,10 @@ def format_numbers(numbers: npt.ArrayLike, *, line_ending: bytes = b"\n") -> byt
     values = array.astype(np.int64, copy=False).ravel()
     if values.min() < 0 or values.max() > MAX_NUMBER:
         raise InvalidNHSNumber("an NHS number has ten digits, 0 to 9999999999")
-    width = _LINE + len(ending)
+    width = LINE + len(ending)
     out = np.empty((values.size, width), dtype=np.uint8)
-    out[:, _DIGITS] = _COMMA
-    out[:, _LINE:] = np.frombuffer(ending, dtype=np.uint8)
+    out[:, DIGITS] = COMMA
+    out[:, LINE:] = np.frombuffer(ending, dtype=np.uint8)
     for first in range(0, values.size, _FORMAT_BLOCK):
         _write_digits(values[first : first + _FORMAT_BLOCK], out[first : first + _FORMAT_BLOCK])
     return out.tobytes()
@@ -191,260 +217,7 @@ def as_bytes_array(data: bytes | bytearray | memoryview) -> npt.NDArray[np.uint8
 
 
 # ---------------------------------------------------------------------------
-# Fast path: lines of one width.
-
-
-def _word(byte_values: list[int]) -> npt.NDArray[np.uint64]:
-    """Eight bytes as a little-endian ``uint64`` 0-d array (0-d: cheaper ufunc calls)."""
-    return np.array(int.from_bytes(bytes(byte_values), "little"), dtype=np.uint64)
-
-
-def _repeat(byte: int) -> npt.NDArray[np.uint64]:
-    return _word([byte] * 8)
-
-
-_U64 = np.uint64
-_K30 = _repeat(_ZERO)  # subtracting it turns ASCII digits into their values
-_DIGIT_ADD = _repeat(0x7F - 9)  # added to a digit's value, sets the top bit above 9
-_HIGH = _repeat(0x80)
-_PAIRS = np.array(0x00FF00FF00FF00FF, dtype=_U64)
-_QUADS = np.array(0x0000FFFF0000FFFF, dtype=_U64)
-_BYTE = np.array(0xFF, dtype=_U64)
-_MUL_PAIRS = np.array(1 + (10 << 8), dtype=_U64)  # byte pairs: 10 * first + second
-_MUL_QUADS = np.array(1 + (100 << 16), dtype=_U64)  # 16-bit pairs: 100 * first + second
-_MUL_OCTETS = np.array(1 + (10_000 << 32), dtype=_U64)  # 32-bit halves: 10000 * low + high
-# Modulus 11 holds when the sum of position * digit over the ten digits (positions 1 to
-# 10: the weights 10..2 and the check digit's 1, negated) is a multiple of 11.  Modulo 11
-# the positions 6..10 are -5..-1, so the test is "d1 + 2 d2 + 3 d3 + 4 d4 + 5 d5 and
-# 5 d6 + 4 d7 + 3 d8 + 2 d9 + d10 agree modulo 11".  Each side has weights summing to 15,
-# so 9 * 15 = 135 fits a byte: one multiplication gathers a side in the top byte with no
-# carry from below.  The first side comes from `lo`, the second from `hi`.
-_MUL_FIRST_FIVE = np.array(5 << 24 | 4 << 32 | 3 << 40 | 2 << 48 | 1 << 56, dtype=_U64)
-# The sides are at most 135, so the test runs on 16 bits: their difference plus 13 * 11
-# (positive), times the inverse of 11 modulo 2**16, is at most (2**16 - 1) // 11 exactly
-# for multiples of 11.
-_BIAS_11 = np.array(13 * 11, dtype=np.uint16)
-_INV_11 = np.array(pow(11, -1, 2**16), dtype=np.uint16)
-_MAX_11 = np.array((2**16 - 1) // 11, dtype=np.uint16)
-_SHIFT_8 = np.array(8, dtype=_U64)
-_SHIFT_16 = np.array(16, dtype=_U64)
-_SHIFT_32 = np.array(32, dtype=_U64)
-_SHIFT_56 = np.array(56, dtype=_U64)
-_HUNDRED = np.array(100, dtype=_U64)
-# After _quad_values a word is q1 + 2**32 * q2 (digits 1-4 and 5-8).  A placeholder has
-# q1 = q2 = 1111 * d, so the word is 1111 * (2**32 + 1) * d: a multiple of the odd number
-# 1111 * (2**32 + 1) that is at most 9 times it, which nothing else is.  (For an odd d,
-# x * inverse(d) mod 2**64 <= (2**64 - 1) // d exactly when d divides x.)
-_QUADS_1111 = 1111 * (2**32 + 1)
-_INV_QUADS_1111 = np.array(pow(_QUADS_1111, -1, 2**64), dtype=_U64)
-_MAX_QUADS_1111 = np.array((2**64 - 1) // _QUADS_1111, dtype=_U64)
-# 10000 * low + high half (as _MUL_OCTETS) and times 10, for the stem: at most 999999990.
-_MUL_STEMS = np.array(10 + (100_000 << 32), dtype=_U64)
-
-ROWS_PER_BLOCK: Final = 16_384  # scratch arrays of 128 KiB: the working set stays in L2
-_FORMAT_BLOCK = 1 << 20
-
-
-class FixedWidthRows:
-    """The leading lines of a request that all have one width: the fast path.
-
-    A data line is 12 bytes (``NNNNNNNNNN,`` LF) or 13 (CRLF), so a request of ``n``
-    such lines is ``n * width`` bytes after the byte order mark, plus a tail shorter
-    than one line (a last line without its ending, or blank lines).  :meth:`detect`
-    assumes that from the length; :meth:`stems` and :meth:`numbers` then check it for
-    a block of rows at a time and return ``None`` as soon as a row is not a valid line,
-    so the caller falls back to the general path.
-
-    Each row is read as two unaligned little-endian ``uint64`` words: ``lo``, its first
-    eight bytes (digits 1-8), and ``hi``, its last eight (digits 5 or 6 to 10, the comma
-    and the ending).  Per block, some thirty whole-array operations and no loop per row:
-
-    * shape: with ``v = w - bottom``, ``v | (v + 0x7F - (top - bottom))`` has a byte's
-      top bit set where that byte is outside ``bottom..top`` ('0'..'9' for a digit,
-      exactly the byte for a separator); a valid byte neither borrows nor carries, so
-      the lowest invalid byte of a word is always caught;
-    * value: digit pairs, quads and octets are combined by multiplying by
-      ``1 + 10 << 8`` and so on (the usual SWAR parse of eight digits);
-    * Modulus 11: two multiplications and a test for multiples of 11 (see above);
-    * placeholders: only rows whose first eight digits are all alike are looked at
-      closely.
-
-    The block's scratch arrays are reused, so an instance is for one thread.
-    """
-
-    def __init__(
-        self,
-        buf: npt.NDArray[np.uint8],
-        start: int,
-        width: int,
-        count: int,
-        line_ending: bytes,
-    ) -> None:
-        self.buf = buf
-        self.start = start
-        self.width = width
-        self.count = count
-        self.line_ending = line_ending
-        self._records: npt.NDArray[np.void] = np.ndarray(
-            (count,), dtype=np.dtype((np.void, width)), buffer=buf, offset=start
-        )
-        self._lo = _strided_words(buf, start, width, count)
-        self._hi = _strided_words(buf, start + width - 8, width, count)
-        # hi holds bytes width-8 .. width-1 of a row; digit k (0-based) is its byte k + 8 - width.
-        line = [_ZERO] * _DIGITS + [_COMMA, *line_ending]
-        hi_bytes = range(width - 8, width)
-        self._hi_bottom = _word([line[i] for i in hi_bytes])
-        self._hi_add = _word([0x7F - 9 if i < _DIGITS else 0x7F for i in hi_bytes])
-        weights = [10 - i if 5 <= i < _DIGITS else 0 for i in hi_bytes]  # digits 6-10: 5 .. 1
-        self._mul_last_five = _word(weights[::-1])
-        self._tail_shift = np.array(8 * (16 - width), dtype=_U64)  # digit 9 to byte 0
-        size = min(count, ROWS_PER_BLOCK)
-        self._scratch = [np.empty(size, dtype=_U64) for _ in range(4)]
-        self._sides = [np.empty(size, dtype=np.uint16) for _ in range(2)]
-
-    @classmethod
-    def detect(cls, data: bytes | bytearray | memoryview) -> FixedWidthRows | None:
-        """The rows a request would have if its lines are of one width (unchecked).
-
-        The width is that of the first line's ending; ``None`` if not one row fits.
-        """
-        buf = as_bytes_array(data)
-        start, line_ending = _start_and_ending(buf)
-        width = _LINE + len(line_ending)
-        count = (buf.size - start) // width
-        if count == 0:
-            return None
-        return cls(buf, start, width, count, line_ending)
-
-    @property
-    def end(self) -> int:
-        """Offset of the first byte after the rows (the start of the tail)."""
-        return self.start + self.count * self.width
-
-    def rows(self, first: int, stop: int) -> npt.NDArray[np.void]:
-        """Rows ``first`` to ``stop`` as a view of ``width``-byte records.
-
-        Records, not a ``(rows, width)`` matrix: selecting rows of records with a
-        boolean mask copies each as one block, about six times faster.
-        """
-        return self._records[first:stop]
-
-    def stems(self, first: int, stop: int) -> npt.NDArray[np.uint64] | None:
-        """The nine-digit stems of rows ``first`` to ``stop``, if all are valid lines.
-
-        The result is a scratch array, overwritten by the next call.
-        """
-        decoded = self._decode(first, stop)
-        if decoded is None:
-            return None
-        quads, tail, spare = decoded
-        np.bitwise_and(tail, _BYTE, out=spare)  # digit 9
-        np.multiply(quads, _MUL_STEMS, out=quads)
-        np.right_shift(quads, _SHIFT_32, out=quads)  # digits 1-8, times 10
-        np.add(quads, spare, out=quads)
-        return quads
-
-    def numbers(self, first: int, stop: int) -> npt.NDArray[np.int64] | None:
-        """The numbers of rows ``first`` to ``stop``, if all are valid lines (scratch)."""
-        decoded = self._decode(first, stop)
-        if decoded is None:
-            return None
-        quads, tail, _ = decoded
-        np.multiply(quads, _MUL_OCTETS, out=quads)
-        np.right_shift(quads, _SHIFT_32, out=quads)  # digits 1-8
-        np.multiply(tail, _MUL_PAIRS, out=tail)
-        np.right_shift(tail, _SHIFT_8, out=tail)
-        np.bitwise_and(tail, _BYTE, out=tail)  # digits 9 and 10 as a number
-        np.multiply(quads, _HUNDRED, out=quads)
-        np.add(quads, tail, out=quads)
-        return quads.view(np.int64)
-
-    def tail(self, max_reported: int) -> ParsedRequest:
-        """The lines after the rows, numbered as lines of the whole file."""
-        numbers, lines, invalid_count, invalid_lines = _parse_general(
-            self.buf, self.end, first_line=self.count + 1, max_reported=max_reported
-        )
-        return ParsedRequest(numbers, lines, invalid_count, invalid_lines, self.line_ending)
-
-    def _decode(
-        self, first: int, stop: int
-    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None:
-        """``(digits 1-8 as two 4-digit numbers, digit 9 + 256 * digit 10, spare)``.
-
-        ``None`` if a row is not a valid line.  The 4-digit numbers are the low and
-        high halves of each word, as :func:`_quad_values` leaves them.
-        """
-        size = stop - first
-        lo, hi, flags, spare = (s[:size] for s in self._scratch)
-        # Shape.  Reading the strided words straight into the subtraction saves a copy.
-        np.subtract(self._lo[first:stop], _K30, out=lo)
-        np.add(lo, _DIGIT_ADD, out=flags)
-        np.bitwise_or(flags, lo, out=flags)
-        np.subtract(self._hi[first:stop], self._hi_bottom, out=hi)
-        np.add(hi, self._hi_add, out=spare)
-        np.bitwise_or(spare, hi, out=spare)
-        np.bitwise_or(flags, spare, out=flags)
-        if np.bitwise_or.reduce(flags) & _HIGH:
-            return None
-        # Modulus 11: the two sides, their difference made positive, a multiple of 11?
-        first_five, last_five = (s[:size] for s in self._sides)
-        np.multiply(lo, _MUL_FIRST_FIVE, out=flags)
-        np.right_shift(flags, _SHIFT_56, out=first_five, casting="unsafe")
-        np.multiply(hi, self._mul_last_five, out=spare)
-        np.right_shift(spare, _SHIFT_56, out=last_five, casting="unsafe")
-        np.subtract(first_five, last_five, out=first_five)
-        np.add(first_five, _BIAS_11, out=first_five)
-        np.multiply(first_five, _INV_11, out=first_five)
-        if np.max(first_five) > _MAX_11:
-            return None
-        _quad_values(lo)
-        np.right_shift(hi, self._tail_shift, out=hi)
-        # Placeholders pass Modulus 11: look closely only at rows whose first eight
-        # digits are all alike (see _QUADS_1111).
-        np.multiply(lo, _INV_QUADS_1111, out=flags)
-        if np.min(flags) <= _MAX_QUADS_1111 and _has_placeholder(lo, hi, flags):
-            return None
-        return lo, hi, spare
-
-
-def _strided_words(
-    buf: npt.NDArray[np.uint8], offset: int, stride: int, count: int
-) -> npt.NDArray[np.uint64]:
-    """``count`` little-endian ``uint64`` read at ``offset + i * stride`` (a view)."""
-    words: npt.NDArray[np.uint64] = np.ndarray(
-        (count,), dtype="<u8", buffer=buf, offset=offset, strides=(stride,)
-    )
-    return words
-
-
-def _quad_values(digits: npt.NDArray[np.uint64]) -> None:
-    """Eight digit values (byte 0 first) to the 4-digit numbers of each half, in place."""
-    np.multiply(digits, _MUL_PAIRS, out=digits)
-    np.right_shift(digits, _SHIFT_8, out=digits)
-    np.bitwise_and(digits, _PAIRS, out=digits)
-    np.multiply(digits, _MUL_QUADS, out=digits)
-    np.right_shift(digits, _SHIFT_16, out=digits)
-    np.bitwise_and(digits, _QUADS, out=digits)
-
-
-def _octet_value(digits: npt.NDArray[np.uint64]) -> None:
-    """Eight digit values (byte 0 first) to the number they spell, in place."""
-    _quad_values(digits)
-    np.multiply(digits, _MUL_OCTETS, out=digits)
-    np.right_shift(digits, _SHIFT_32, out=digits)
-
-
-def _has_placeholder(
-    quads: npt.NDArray[np.uint64],
-    tail: npt.NDArray[np.uint64],
-    flags: npt.NDArray[np.uint64],
-) -> bool:
-    """Whether a suspect row (flags <= _MAX_QUADS_1111) is ``d * 1111111111``; rare, so slow."""
-    suspect = np.flatnonzero(flags <= _MAX_QUADS_1111)
-    octet = (quads[suspect] & 0xFFFF) * 10_000 + (quads[suspect] >> 32)
-    last_two = (tail[suspect] & 0xFF) * 10 + ((tail[suspect] >> 8) & 0xFF)
-    whole = octet * 100 + last_two
-    return bool(np.any(whole % 1_111_111_111 == 0))
+# Fast path: lines of one width (ndoo.checkrows), then the tail by the general path.
 
 
 def _parse_fixed(rows: FixedWidthRows, max_reported: int) -> ParsedRequest | None:
@@ -457,7 +230,7 @@ def _parse_fixed(rows: FixedWidthRows, max_reported: int) -> ParsedRequest | Non
         if block is None:
             return None
         numbers[first:stop] = block
-    tail = rows.tail(max_reported)
+    tail = parse_tail(rows, max_reported=max_reported)
     if not tail.valid:
         return ParsedRequest(
             np.empty(0, dtype=np.int64),
@@ -476,10 +249,6 @@ def _parse_fixed(rows: FixedWidthRows, max_reported: int) -> ParsedRequest | Non
 # that memory stays bounded whatever the file holds (say, 100 MB of blank lines).
 
 _GENERAL_BYTES = 1 << 22  # bytes of whole lines parsed at a time
-# A line's bytes 3..10 are digits 4-10 and the comma (see FixedWidthRows for the test).
-_MID_BOTTOM = _word([_ZERO] * 7 + [_COMMA])
-_MID_ADD = _word([0x7F - 9] * 7 + [0x7F])
-_SHIFT_40 = np.array(40, dtype=_U64)
 
 
 @dataclass
@@ -547,10 +316,9 @@ def _parse_lines(body: npt.NDArray[np.uint8], first_line: int, tally: _Tally, *,
     nonempty = lengths > 0
     good = np.zeros(count, dtype=bool)
     values = np.zeros(count, dtype=np.int64)
-    candidates = np.flatnonzero(lengths == _LINE)
+    candidates = np.flatnonzero(lengths == LINE)
     if candidates.size:
-        words = _words_at_every_byte(body)
-        good[candidates], values[candidates] = _check_lines(words, starts[candidates])
+        good[candidates], values[candidates] = check_lines(body, starts[candidates])
     invalid = nonempty & ~good
     tally.lines += int(np.count_nonzero(nonempty))
     found = int(np.count_nonzero(invalid))
@@ -561,30 +329,6 @@ def _parse_lines(body: npt.NDArray[np.uint8], first_line: int, tally: _Tally, *,
     if not tally.invalid_count:  # the numbers matter only while every line is valid
         tally.numbers.append(values[nonempty])
     return count
-
-
-def _words_at_every_byte(body: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
-    """The eight bytes from each offset as a ``uint64`` (a view; ``body`` has >= 8 bytes)."""
-    words: npt.NDArray[np.uint64] = np.ndarray(
-        (body.size - 7,), dtype="<u8", buffer=body, strides=(1,)
-    )
-    return words
-
-
-def _check_lines(
-    words: npt.NDArray[np.uint64], starts: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """Validity and value (0 where invalid) of the eleven-byte lines at ``starts``."""
-    first = words[starts] - _K30  # digits 1-8
-    middle = words[starts + 3] - _MID_BOTTOM  # digits 4-10 and the comma
-    flags = first | (first + _DIGIT_ADD) | middle | (middle + _MID_ADD)
-    shaped = (flags & _HIGH) == 0
-    _octet_value(first)
-    last_two = ((((middle >> _SHIFT_40) * _MUL_PAIRS) >> _SHIFT_8) & _BYTE).view(np.int64)
-    numbers = first.view(np.int64) * 100 + last_two
-    numbers[~shaped] = 0  # 0 is a placeholder, never valid
-    ok = validate_array(numbers)
-    return ok, np.where(ok, numbers, 0)
 
 
 def _start_and_ending(buf: npt.NDArray[np.uint8]) -> tuple[int, bytes]:
@@ -619,5 +363,5 @@ def _write_digits(values: npt.NDArray[np.int64], out: npt.NDArray[np.uint8]) -> 
     low = (values - high.astype(np.int64) * 100_000).astype(np.uint32)
     for half, offset in ((high, 0), (low, 5)):
         for column in range(offset + 4, offset - 1, -1):
-            out[:, column] = half % 10 + _ZERO
+            out[:, column] = half % 10 + ZERO
             half //= 10

@@ -13,12 +13,12 @@ import pytest
 import ndoo.checkfile
 from ndoo.checkfile import (
     BOM,
-    ROWS_PER_BLOCK,
-    FixedWidthRows,
     ParsedRequest,
+    fixed_width_rows,
     format_numbers,
     parse,
 )
+from ndoo.checkrows import ROWS_PER_BLOCK
 from ndoo.nhs_number import check_digits_array, validate_array
 
 A, B, C = 9000000009, 9000000017, 9000000025
@@ -30,7 +30,7 @@ def numbers_of(parsed: ParsedRequest) -> list[int]:
 
 def takes_fast_path(data: bytes) -> bool:
     """Whether every fixed-width row of ``data`` is accepted by the fast path."""
-    rows = FixedWidthRows.detect(data)
+    rows = fixed_width_rows(data)
     if rows is None:
         return False
     return all(

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ndoo.checkfile import BOM, EMPTY_RESPONSE, INVALID_FILE_LINE, ROWS_PER_BLOCK, format_numbers
+from ndoo.checkfile import BOM, EMPTY_RESPONSE, INVALID_FILE_LINE, format_numbers
+from ndoo.checkrows import ROWS_PER_BLOCK
 from ndoo.nhs_number import check_digits_array, validate_array
 from ndoo.pos.core import CheckOutcome, check_file, check_request
 from ndoo.pos.optout_index import OptOutIndex

@@ -7,7 +7,7 @@ line rejects the whole file, answered by :data:`~ndoo.checkfile.INVALID_FILE_LIN
 Nothing left to return, or nothing sent, is answered by
 :data:`~ndoo.checkfile.EMPTY_RESPONSE`, because MESH refuses empty bodies.
 
-The fast path works a block of rows at a time: :class:`~ndoo.checkfile.FixedWidthRows`
+The fast path works a block of rows at a time: :class:`~ndoo.checkrows.FixedWidthRows`
 checks the block and yields its stems, :meth:`OptOutIndex.probe` marks the opted-out
 ones, and the kept rows are copied byte for byte from the request into the response,
 so no number is formatted again.  Requests that are not all of one line width, or
@@ -28,13 +28,14 @@ import numpy.typing as npt
 from ndoo.checkfile import (
     EMPTY_RESPONSE,
     INVALID_FILE_LINE,
-    ROWS_PER_BLOCK,
-    FixedWidthRows,
     as_bytes_array,
+    fixed_width_rows,
     format_numbers,
     parse,
+    parse_tail,
     write_atomically,
 )
+from ndoo.checkrows import ROWS_PER_BLOCK, FixedWidthRows
 from ndoo.pos.optout_index import OptOutIndex, Scratch
 
 Status = Literal["success", "invalid", "empty"]
@@ -65,7 +66,7 @@ class CheckOutcome:
 def check_request(data: bytes | bytearray | memoryview, index: OptOutIndex) -> CheckOutcome:
     """Check a request's bytes against ``index``; never raises on their content."""
     buf = as_bytes_array(data)
-    rows = FixedWidthRows.detect(buf.data)
+    rows = fixed_width_rows(buf.data)
     if rows is not None:
         outcome = _check_rows(rows, index)
         if outcome is not None:
@@ -100,7 +101,7 @@ def _check_rows(rows: FixedWidthRows, index: OptOutIndex) -> CheckOutcome | None
         copied = rows.rows(first, stop)[kept].view(np.uint8)
         out[written : written + copied.size] = copied
         written += copied.size
-    tail = rows.tail(MAX_REPORTED)
+    tail = parse_tail(rows, max_reported=MAX_REPORTED)
     received = rows.count + tail.lines
     if not tail.valid:
         return _invalid(received, tail.invalid_count, tail.invalid_lines, rows.line_ending)

@@ -38,37 +38,20 @@ How the licence shapes this module:
 Audit entries never hold NHS numbers (:mod:`ndoo.audit` refuses them), so cohort
 names and purposes that look like one are refused up front (:func:`check_cohort`).
 
-**Storage format** of the ``covered`` and ``kept`` columns (:func:`encode_numbers`)::
-
-    byte 0       format version, 1
-    bytes 1-8    count of numbers, unsigned 64-bit little-endian
-    bytes 9-12   CRC-32 of the uncompressed payload, unsigned 32-bit little-endian
-    bytes 13-    the payload, compressed with zstd (level 3)
-
-The version-1 payload holds the distinct numbers in ascending order as deltas (the
-first number, then each difference from the one before) in 64-bit little-endian
-integers, byte-shuffled: all first bytes, then all second bytes, and so on.  Deltas
-of a sorted list are small, so the high byte planes are runs of zeros that compress
-to almost nothing — about 1 to 2 bytes a number, 3.5 million numbers in 4 to 7 MB —
-and 10 million numbers encode or decode in a few tenths of a second.  The layout is
-fixed-endian and zstd comes with pyarrow, which ndoo requires, so a blob moves
-between machines and databases unchanged.  A new layout takes a new version byte;
-a version this code does not know is refused, never guessed at.
+The lists are stored as :mod:`ndoo.uphold.numberstore` blobs (:func:`encode_numbers`);
+an entry's metadata is a :class:`~ndoo.uphold.cacheentry.CacheEntry`, and
+:class:`AllowList` (:mod:`ndoo.uphold.allowlist`) applies a cleaned list.
 """
 
 from __future__ import annotations
 
 import shlex
-import struct
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Connection, or_, select, update
 
 from ndoo import audit
@@ -80,190 +63,71 @@ from ndoo.errors import (
     CheckResponseMismatch,
     InputError,
     NdooError,
-    StorageError,
 )
 from ndoo.nhs_number import validate_array
-from ndoo.timeutil import aware, from_db, iso, to_db, utcnow
-from ndoo.uphold.lists import distinct, parse_column
+from ndoo.timeutil import aware, iso, to_db, utcnow
+from ndoo.uphold.allowlist import AllowList, in_sorted
+from ndoo.uphold.cacheentry import (
+    HOLDS,
+    MAX_COHORT_LENGTH,
+    META,
+    CacheEntry,
+    check_cohort,
+    current_query,
+    entry_from_row,
+    no_nhs_number,
+    not_found,
+)
+from ndoo.uphold.numberstore import FORMAT_VERSION, decode_numbers, encode_numbers
+from ndoo.uphold.values import distinct, parse_column
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_COHORT_LENGTH",
+    "MAX_REPORTED",
+    "AllowList",
+    "ApplyCounts",
+    "CacheEntry",
+    "apply_table",
+    "check_cohort",
+    "covered_numbers",
+    "current",
+    "decode_numbers",
+    "due",
+    "encode_numbers",
+    "entries",
+    "erase",
+    "store",
+    "use",
+]
 
 Int64Array = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
-FORMAT_VERSION = 1
-_HEADER = struct.Struct("<BQI")
-_CODEC = "zstd"
-_LEVEL = 3
 #: Row numbers named in an error before "and N more".
 MAX_REPORTED = 20
-MAX_COHORT_LENGTH = 200
-
-
-# ---------------------------------------------------------------------------
-# Encoding
-
-
-def encode_numbers(numbers: npt.ArrayLike) -> bytes:
-    """The stored form of a list of numbers: its distinct values, ascending (format v1)."""
-    values = distinct(numbers)
-    if values.size and values[0] < 0:
-        raise ValueError("only non-negative numbers can be stored")
-    deltas = np.empty_like(values)
-    if values.size:
-        deltas[0] = values[0]
-        np.subtract(values[1:], values[:-1], out=deltas[1:])
-    payload = deltas.astype("<i8", copy=False).view(np.uint8).reshape(-1, 8).T.tobytes()
-    compressed = pa.Codec(_CODEC, compression_level=_LEVEL).compress(payload, asbytes=True)
-    header = _HEADER.pack(FORMAT_VERSION, values.size, zlib.crc32(payload))
-    return header + bytes(compressed)
-
-
-def decode_numbers(blob: bytes) -> Int64Array:
-    """The numbers a blob from :func:`encode_numbers` holds, ascending."""
-    data = bytes(blob)
-    if len(data) < _HEADER.size:
-        raise StorageError("a stored list of numbers is truncated")
-    version, count, crc = _HEADER.unpack_from(data)
-    if version != FORMAT_VERSION:
-        raise StorageError(
-            f"a stored list of numbers is in format {version}, which this version of ndoo "
-            "cannot read; upgrade ndoo"
-        )
-    size = count * 8
-    try:
-        payload = pa.Codec(_CODEC).decompress(
-            data[_HEADER.size :], decompressed_size=size, asbytes=True
-        )
-    except (pa.ArrowException, OSError) as exc:
-        raise StorageError("a stored list of numbers is damaged (it does not decompress)") from exc
-    if len(payload) != size or zlib.crc32(payload) != crc:
-        raise StorageError("a stored list of numbers is damaged (its checksum does not match)")
-    planes = np.frombuffer(payload, dtype=np.uint8).reshape(8, count)
-    deltas = np.ascontiguousarray(planes.T).view("<i8").reshape(count)
-    return np.cumsum(deltas, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------
 # Entries
 
 
-@dataclass(frozen=True)
-class CacheEntry:
-    """One cleaned list's metadata; never its numbers.
-
-    ``holds_lists`` is false once the lists were erased (superseded or
-    :func:`erase`); the metadata stays as evidence of what was checked and when.
-    """
-
-    id: int
-    cohort: str
-    mode: str
-    message_id: str
-    checked_at: datetime
-    stored_at: datetime
-    covered_count: int
-    kept_count: int
-    superseded_at: datetime | None
-    check_request_id: int
-    holds_lists: bool
-
-    def age(self, now: datetime | None = None) -> timedelta:
-        """How long ago the list was checked."""
-        return (aware(now) if now is not None else utcnow()) - self.checked_at
-
-    @property
-    def removed_count(self) -> int:
-        """How many checked numbers the service removed (an aggregate, not who)."""
-        return self.covered_count - self.kept_count
-
-    def as_dict(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        for key in ("checked_at", "stored_at", "superseded_at"):
-            value = out[key]
-            out[key] = iso(value) if value is not None else None
-        return out
-
-
-_META = [c for c in cache_entry.c if c.name not in ("covered", "kept")]
-_HOLDS = cache_entry.c.covered.is_not(None).label("holds_lists")
-
-
-def _entry(row: Any) -> CacheEntry:
-    superseded = row["superseded_at"]
-    return CacheEntry(
-        id=int(row["id"]),
-        cohort=row["cohort"],
-        mode=row["mode"],
-        message_id=row["message_id"],
-        checked_at=from_db(row["checked_at"]),
-        stored_at=from_db(row["stored_at"]),
-        covered_count=int(row["covered_count"]),
-        kept_count=int(row["kept_count"]),
-        superseded_at=from_db(superseded) if superseded is not None else None,
-        check_request_id=int(row["check_request_id"]),
-        holds_lists=bool(row["holds_lists"]),
-    )
-
-
-def check_cohort(cohort: str) -> str:
-    """``cohort`` if it can name a cohort or disclosure: 1-200 characters, no NHS number.
-
-    The name goes into audit entries, which must never hold an NHS number.
-    """
-    if not isinstance(cohort, str) or not cohort.strip() or len(cohort) > MAX_COHORT_LENGTH:
-        raise InputError(
-            f"a cohort or disclosure reference of 1 to {MAX_COHORT_LENGTH} characters is needed"
-        )
-    if not cohort.isprintable():
-        raise InputError("a cohort or disclosure reference cannot hold control characters")
-    _no_nhs_number(cohort, "a cohort or disclosure reference")
-    return cohort
-
-
-def _no_nhs_number(text: str, what: str) -> None:
-    try:
-        audit.canonical_detail({"text": text})
-    except ValueError:
-        raise InputError(
-            f"{what} cannot hold ten digits in a row (it would look like an NHS number in "
-            "the audit trail); choose another"
-        ) from None
-
-
-def _not_found(cohort: str) -> CacheEntryNotFound:
-    name = shlex.quote(cohort)
-    return CacheEntryNotFound(
-        f"no cleaned list is cached for cohort {cohort!r}; check it first with "
-        f"`ndoo check run FILE --cohort {name}`, or see the cached cohorts with "
-        "`ndoo cache list`",
-        cohort=cohort,
-    )
-
-
-def _current_query(cohort: str, *columns: Any) -> Any:
-    return (
-        select(*columns)
-        .where(cache_entry.c.cohort == cohort, cache_entry.c.superseded_at.is_(None))
-        .order_by(cache_entry.c.id.desc())
-    )
-
-
 def entries(db: Database, *, include_superseded: bool = False) -> list[CacheEntry]:
     """Metadata of the cached lists, by cohort, newest first within a cohort."""
-    query = select(*_META, _HOLDS).order_by(cache_entry.c.cohort, cache_entry.c.id.desc())
+    query = select(*META, HOLDS).order_by(cache_entry.c.cohort, cache_entry.c.id.desc())
     if not include_superseded:
         query = query.where(cache_entry.c.superseded_at.is_(None))
     with db.read() as conn:
-        return [_entry(row) for row in conn.execute(query).mappings()]
+        return [entry_from_row(row) for row in conn.execute(query).mappings()]
 
 
 def current(db: Database, cohort: str) -> CacheEntry:
     """The cohort's current entry, or :class:`~ndoo.errors.CacheEntryNotFound`."""
     check_cohort(cohort)
     with db.read() as conn:
-        row = conn.execute(_current_query(cohort, *_META, _HOLDS)).mappings().first()
+        row = conn.execute(current_query(cohort, *META, HOLDS)).mappings().first()
     if row is None:
-        raise _not_found(cohort)
-    return _entry(row)
+        raise not_found(cohort)
+    return entry_from_row(row)
 
 
 def due(db: Database, *, older_than: timedelta, now: datetime | None = None) -> list[CacheEntry]:
@@ -274,7 +138,7 @@ def due(db: Database, *, older_than: timedelta, now: datetime | None = None) -> 
     """
     moment = aware(now) if now is not None else utcnow()
     query = (
-        select(*_META, _HOLDS)
+        select(*META, HOLDS)
         .where(
             cache_entry.c.mode == "cohort",
             cache_entry.c.superseded_at.is_(None),
@@ -284,7 +148,7 @@ def due(db: Database, *, older_than: timedelta, now: datetime | None = None) -> 
         .order_by(cache_entry.c.checked_at, cache_entry.c.id)
     )
     with db.read() as conn:
-        return [_entry(row) for row in conn.execute(query).mappings()]
+        return [entry_from_row(row) for row in conn.execute(query).mappings()]
 
 
 def covered_numbers(db: Database, cohort: str) -> Int64Array:
@@ -294,9 +158,9 @@ def covered_numbers(db: Database, cohort: str) -> Int64Array:
     """
     check_cohort(cohort)
     with db.read() as conn:
-        blob = conn.execute(_current_query(cohort, cache_entry.c.covered)).scalar()
+        blob = conn.execute(current_query(cohort, cache_entry.c.covered)).scalar()
     if blob is None:
-        raise _not_found(cohort)
+        raise not_found(cohort)
     return decode_numbers(blob)
 
 
@@ -342,7 +206,7 @@ def store(
             f"cohort {cohort!r}: the checked list holds {invalid} invalid NHS numbers; "
             "it was not stored"
         )
-    strangers = int(np.count_nonzero(~_member(checked, cleaned)))
+    strangers = int(np.count_nonzero(~in_sorted(checked, cleaned)))
     if strangers:
         raise CheckResponseMismatch(
             f"the response for cohort {cohort!r} (message {message_id}) holds {strangers} "
@@ -354,7 +218,7 @@ def store(
     now = to_db(utcnow())
     checked_at_db = to_db(checked_at)
     previous = conn.execute(
-        _current_query(cohort, cache_entry.c.id, cache_entry.c.checked_at).with_for_update()
+        current_query(cohort, cache_entry.c.id, cache_entry.c.checked_at).with_for_update()
     ).all()
     stale = any(row.checked_at > checked_at_db for row in previous)
     superseded = [] if stale else [int(row.id) for row in previous]
@@ -396,8 +260,8 @@ def store(
         kept=int(cleaned.size),
         superseded=superseded,
     )
-    row = conn.execute(select(*_META, _HOLDS).where(cache_entry.c.id == entry_id)).mappings().one()
-    return _entry(row)
+    row = conn.execute(select(*META, HOLDS).where(cache_entry.c.id == entry_id)).mappings().one()
+    return entry_from_row(row)
 
 
 def erase(db: Database, cohort: str, *, actor: str) -> int:
@@ -439,106 +303,6 @@ def erase(db: Database, cohort: str, *, actor: str) -> int:
 # Using
 
 
-def _member(sorted_values: Int64Array, probes: Int64Array) -> BoolArray:
-    """Membership of ``probes`` in an ascending array (binary search; quick when sorted)."""
-    if sorted_values.size == 0:
-        return np.zeros(probes.shape, dtype=bool)
-    index = np.searchsorted(sorted_values, probes)
-    np.minimum(index, sorted_values.size - 1, out=index)
-    found: BoolArray = sorted_values[index] == probes
-    return found
-
-
-def _as_numbers(numbers: npt.ArrayLike) -> Int64Array:
-    array = np.asarray(numbers)
-    if array.size and array.dtype.kind not in "iu":
-        raise InputError(
-            "the numbers must be integers; normalise text with ndoo.uphold.lists.parse_column"
-        )
-    return array.astype(np.int64, copy=False)
-
-
-#: Largest bitmap built for a set, in nine-digit stems (64 MiB); a wider set is hashed.
-_BITMAP_STEMS = 1 << 29
-
-
-class _NumberSet:
-    """Fast membership in a set of valid NHS numbers.
-
-    A valid number is fixed by its first nine digits (the tenth is their check
-    digit), so one bit per nine-digit stem from the smallest to the largest decides
-    membership of any valid number, and an invalid number is never a member.  A
-    probe is then a few vectorised operations on a bitmap of at most 64 MiB (50 MiB
-    for England's ranges, one tenth of that for a typical cohort), several times
-    faster than a binary search of millions of random numbers.  A set spread wider
-    uses Arrow's hash-based ``is_in``.  The bitmap is built on first use.
-    """
-
-    def __init__(self, numbers: Int64Array) -> None:
-        self._numbers = numbers
-        self._bitmap: tuple[int, int, npt.NDArray[np.uint8]] | None = None
-
-    def _build(self) -> tuple[int, int, npt.NDArray[np.uint8]]:
-        if self._bitmap is None:
-            stems = self._numbers // 10
-            low = int(stems[0])
-            span = int(stems[-1]) - low + 1
-            offsets = stems - low
-            byte = offsets >> 3
-            bits = np.left_shift(1, offsets & 7).astype(np.uint8)
-            firsts = np.flatnonzero(np.diff(byte, prepend=-1))
-            bitmap = np.zeros((span + 7) // 8, dtype=np.uint8)
-            bitmap[byte[firsts]] = np.bitwise_or.reduceat(bits, firsts)
-            self._bitmap = (low, span, bitmap)
-        return self._bitmap
-
-    def contains(self, probes: Int64Array) -> BoolArray:
-        numbers = self._numbers
-        if numbers.size == 0 or probes.size == 0:
-            return np.zeros(probes.shape, dtype=bool)
-        if (numbers[-1] - numbers[0]) // 10 >= _BITMAP_STEMS:
-            found = pc.is_in(pa.array(probes.ravel()), value_set=pa.array(numbers))
-            return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool).reshape(
-                probes.shape
-            )
-        low, span, bitmap = self._build()
-        offsets = probes // 10 - low
-        inside = (offsets >= 0) & (offsets < span)
-        offsets = np.where(inside, offsets, 0)
-        hit = (bitmap[offsets >> 3] >> (offsets & 7).astype(np.uint8)) & 1
-        member: BoolArray = inside & hit.astype(bool) & validate_array(probes)
-        return member
-
-
-class AllowList:
-    """A cleaned list handed out by :func:`use`, to apply to whole lists of numbers.
-
-    Only masks over the caller's own numbers come out; the lists themselves do not.
-    """
-
-    __slots__ = ("_covered", "_kept", "entry")
-
-    def __init__(self, entry: CacheEntry, kept: Int64Array, covered: Int64Array) -> None:
-        self.entry = entry
-        self._kept = _NumberSet(kept)
-        self._covered = _NumberSet(covered)
-
-    def apply(self, numbers: npt.ArrayLike) -> BoolArray:
-        """Keep-mask: ``True`` where the number is in the cleaned list.
-
-        A number the check did not cover is ``False`` — its opt-out is unknown, so it
-        is not kept; :meth:`covers` tells those apart.
-        """
-        return self._kept.contains(_as_numbers(numbers))
-
-    def covers(self, numbers: npt.ArrayLike) -> BoolArray:
-        """``True`` where the number was in the list that was checked."""
-        return self._covered.contains(_as_numbers(numbers))
-
-    def __repr__(self) -> str:
-        return f"AllowList(cohort={self.entry.cohort!r}, entry={self.entry.id})"
-
-
 def _span(delta: timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
@@ -572,7 +336,7 @@ def _expired(entry: CacheEntry, age: timedelta, max_age: timedelta) -> CacheEntr
 def _check_purpose(purpose: str) -> None:
     if not isinstance(purpose, str) or not purpose.strip():
         raise InputError("say what the cleaned list is used for (the purpose is audited)")
-    _no_nhs_number(purpose, "a purpose")
+    no_nhs_number(purpose, "a purpose")
 
 
 def use(
@@ -601,7 +365,7 @@ def use(
     with db.write() as conn:
         row = (
             conn.execute(
-                _current_query(cohort, *_META, _HOLDS, cache_entry.c.kept, cache_entry.c.covered)
+                current_query(cohort, *META, HOLDS, cache_entry.c.kept, cache_entry.c.covered)
             )
             .mappings()
             .first()
@@ -616,9 +380,9 @@ def use(
                 purpose=purpose,
                 reason="no cleaned list",
             )
-            refusal = _not_found(cohort)
+            refusal = not_found(cohort)
         else:
-            entry = _entry(row)
+            entry = entry_from_row(row)
             age = entry.age(moment)
             allowed = age <= max_age
             audit.record(
