@@ -329,3 +329,54 @@ def test_a_worker_killed_with_sigkill_is_taken_over(
     receipts, responses = split(inbox(org))
     assert (len(receipts), len(responses)) == (1, 1)
     assert responses[0].data == dat(*NOT_OPTED_OUT)
+
+
+def test_a_client_speaking_raw_mesh_http_is_answered(
+    service: CheckService, mesh: Sandbox, open_mailbox: Open
+):
+    """Another MESH client: the HTTP API by hand, a gzip body, a CRLF file with a BOM."""
+    import gzip
+
+    import requests
+    from mesh_client import AuthTokenGenerator
+
+    auth = AuthTokenGenerator(SHARED_KEY.encode(), ORG_MAILBOX, "password")
+    base = f"{mesh.url}/messageexchange/{ORG_MAILBOX}"
+    v2 = {"Accept": "application/vnd.mesh.v2+json"}
+    body = b"\xef\xbb\xbf" + dat(OPTED_OUT[0], "9434765919", ending="\r\n")
+    sent = requests.post(
+        f"{base}/outbox",
+        data=gzip.compress(body),
+        headers={
+            **v2,
+            "Authorization": auth(),
+            "Content-Type": "application/octet-stream",
+            "Content-Encoding": "gzip",
+            "mex-to": SERVICE_MAILBOX,
+            "mex-workflowid": CHECK_WORKFLOW,
+            "mex-filename": "0ARHC002-27022025-0050.dat",
+            "mex-subject": "0ARHC002-27022025-0050",
+            "mex-localid": "0ARHC002-27022025-0050-TEST",
+            "mex-content-compressed": "Y",
+        },
+        timeout=10,
+    )
+    assert sent.status_code == 202, sent.text
+
+    service.poll()
+
+    listed = requests.get(f"{base}/inbox", headers={**v2, "Authorization": auth()}, timeout=10)
+    ids = listed.json()["messages"]
+    got = {}
+    for message_id in ids:
+        response = requests.get(
+            f"{base}/inbox/{message_id}", headers={**v2, "Authorization": auth()}, timeout=10
+        )
+        got[response.headers["mex-subject"]] = response
+        assert response.headers["mex-localid"] == "0ARHC002-27022025-0050-TEST"
+    assert set(got) == {"SUCCESS", "0ARHC002-27022025-0050"}
+    answer = got["0ARHC002-27022025-0050"]
+    assert answer.headers["mex-filename"] == "0ARHC002-27022025-0050.dat"
+    assert answer.headers["mex-from"] == SERVICE_MAILBOX
+    assert answer.content == b"9434765919,\r\n"
+    assert json.loads(got["SUCCESS"].content)["counts"]["returned"] == 1
