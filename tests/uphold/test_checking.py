@@ -27,7 +27,7 @@ from ndoo.mesh.transport import CHECK_WORKFLOW, Mailbox
 from ndoo.pos.service import CheckService
 from ndoo.settings import Secret
 from ndoo.uphold import cache, checking
-from ndoo.uphold.lists import from_numbers, read_number_list
+from ndoo.uphold.lists import NumberList, from_numbers, read_number_list
 from tests.conftest import ORG_MAILBOX, SERVICE_MAILBOX
 from tests.pos.helpers import NOT_OPTED_OUT, OPTED_OUT, dat, register_with_optouts
 
@@ -267,3 +267,38 @@ def test_an_invalid_list_is_refused_before_anything_is_sent(
         read_number_list(path)
     assert "9434765918" not in str(caught.value)
     assert list(service_box.message_ids()) == [] and checking.requests(db) == []
+
+
+def test_end_to_end_a_chunked_list_of_more_than_100000_numbers(
+    db: Database, open_mailbox: Open, service_box: Mailbox
+):
+    from ndoo.nhs_number import generate_synthetic
+
+    register_with_optouts(db)
+    numbers = generate_synthetic(130_000, np.random.default_rng(11))
+    everyone = from_numbers(
+        np.concatenate([numbers, [int(n) for n in OPTED_OUT]]), source="big list"
+    )
+    org = open_mailbox(ORG_MAILBOX, chunk_size=500_000)  # about 1.6 MB: four chunks
+    answer = run(db, org, CheckService(db, service_box), numbers=everyone, cohort="big")
+    entry = answer.cache_entry
+    assert entry is not None
+    assert entry.covered_count == len(everyone.numbers)
+    assert entry.kept_count == len(everyone.numbers) - len(OPTED_OUT)
+
+
+def test_end_to_end_a_file_the_service_finds_invalid(
+    db: Database, org: Mailbox, service_box: Mailbox
+):
+    """A list that slipped past the client's checks (say, from an older tool): the
+    service's rejection comes back as one clear error naming the lines."""
+    register_with_optouts(db)
+    slipped = NumberList(
+        numbers=np.array([9000000009, 9434765918, 9434765919], dtype=np.int64),
+        rows=3,
+        duplicates=0,
+        source="slipped",
+    )
+    with pytest.raises(CheckRejected, match=r"invalid NHS Numbers.*first invalid lines: 2\b"):
+        run(db, org, CheckService(db, service_box), numbers=slipped)
+    assert cache.entries(db) == []
