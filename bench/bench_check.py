@@ -41,11 +41,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 
-from common import machine, table  # noqa: E402
+from common import machine, pin_to_one_core, table  # noqa: E402
 from ndoo.checkfile import format_numbers  # noqa: E402
 from ndoo.nhs_number import check_digits_array  # noqa: E402
+from ndoo.numberset import NumberSet  # noqa: E402
 from ndoo.pos.core import check_file, check_request  # noqa: E402
-from ndoo.pos.optout_index import OptOutIndex  # noqa: E402
 
 REQUIRED_RATE = 10e6  # numbers per second, file to file, one core
 REQUIRED_COPY_RATIO = 5.0  # at most this many times the time of copying the file
@@ -69,13 +69,6 @@ class Timing:
     @property
     def rate(self) -> float:
         return self.count / self.seconds
-
-
-def pin_to_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
-        return "pinned to CPU 0 (sched_setaffinity)"
-    return "not pinned (no sched_setaffinity on this platform)"
 
 
 def population(size: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
@@ -136,7 +129,7 @@ def timed(function: Callable[[], object], before: Callable[[], object] | None = 
 class Data:
     numbers: npt.NDArray[np.int64]  # the request, in order
     opted_out: npt.NDArray[np.int64]
-    index: OptOutIndex
+    index: NumberSet
     share: float  # of the request that is opted out
     index_seconds: float  # to build the index
 
@@ -147,7 +140,7 @@ def build_data(args: argparse.Namespace) -> Data:
     opted_out = people[rng.choice(people.size, args.optouts, replace=False)]
     numbers = people[rng.choice(people.size, args.lines, replace=False)]
     start = time.perf_counter()
-    index = OptOutIndex.from_numbers(opted_out)
+    index = NumberSet.from_numbers(opted_out)
     index_seconds = time.perf_counter() - start
     share = float(np.isin(numbers, opted_out).mean())
     return Data(numbers, opted_out, index, share, index_seconds)
@@ -218,7 +211,7 @@ def time_membership(args: argparse.Namespace, data: Data) -> list[Timing]:
 
     opted_set = set(data.opted_out.tolist())
     methods: list[tuple[str, Callable[[], object], int]] = [
-        ("`OptOutIndex.contains` (stem bitmap)", lambda: data.index.contains(numbers), args.runs),
+        ("`NumberSet.contains` (stem bitmap)", lambda: data.index.contains(numbers), args.runs),
         ("`np.searchsorted` on the sorted opt-outs", by_searchsorted, 1),
         ("`np.isin`", lambda: np.isin(numbers, data.opted_out), 1),
         ("Python `set`, `in` per number", lambda: [n in opted_set for n in numbers.tolist()], 1),
@@ -227,7 +220,7 @@ def time_membership(args: argparse.Namespace, data: Data) -> list[Timing]:
     timings = []
     for name, function, runs in methods:
         if not np.array_equal(np.asarray(function()), expected):
-            raise SystemExit(f"{name} disagrees with OptOutIndex.contains")
+            raise SystemExit(f"{name} disagrees with NumberSet.contains")
         timing = Timing(name, "10 M int64 in memory", count)
         timing.times = [timed(function) for _ in range(runs)]
         timings.append(timing)
@@ -352,7 +345,7 @@ def render(
         "kernel (`copy_file_range`/`sendfile`) and never brings the bytes to the process.",
         "- ndoo's response is the baseline's, byte for byte (checked before timing); the "
         "CRLF and ragged responses were checked against it too, and every membership "
-        "method against `OptOutIndex.contains`.",
+        "method against `NumberSet.contains`.",
         "- The ragged request is an LF file and a CRLF file concatenated: the fast path "
         "checks the first half, meets the first CRLF line and gives up, and the general "
         "path reads the whole file (the worst case for the fallback).",

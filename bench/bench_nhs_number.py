@@ -38,6 +38,7 @@ import numpy.typing as npt  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from nhs_number.validate import is_valid as reference_is_valid  # noqa: E402
 
+from common import pin_to_one_core  # noqa: E402
 from ndoo import nhs_number as ndoo_nhs  # noqa: E402
 
 REQUIRED_RATE = 40e6  # numbers per second on one core, from the issue
@@ -66,15 +67,6 @@ class Result:
     @property
     def ns(self) -> float:
         return 1e9 / self.rate
-
-
-def pin_to_one_core() -> str:
-    pa.set_cpu_count(1)
-    pa.set_io_thread_count(1)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
-        return "pinned to CPU 0 (sched_setaffinity)"
-    return "not pinned (no sched_setaffinity on this platform)"
 
 
 def time_runs(function: Callable[[], object], runs: int) -> list[float]:

@@ -11,6 +11,18 @@ from datetime import date
 from typing import Any
 
 
+def pin_to_one_core() -> str:
+    """Run on CPU 0 only, with Arrow's thread pools at one thread; says what was done."""
+    import pyarrow as pa
+
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+        return "pinned to CPU 0 (sched_setaffinity)"
+    return "not pinned (no sched_setaffinity on this platform)"
+
+
 def machine() -> str:
     model = "unknown CPU"
     try:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from ndoo import audit
 from ndoo.db import Database, migrate
+from ndoo.db.bulk import fetch_column
 from ndoo.db.models import person
 from ndoo.errors import InputError
 from ndoo.mesh.transport import Mailbox, MailboxConfig
@@ -100,13 +101,11 @@ DEMO_COHORT = "demo-registered"
 def write_demo_cohort(db: Database, path: Path, *, size: int, seed: int) -> Path:
     """A list of registered people's NHS numbers, as an organisation would send it."""
     with db.read() as conn:
-        numbers = np.array(
-            [int(n) for n in conn.execute(select(person.c.nhs_number)).scalars()], dtype=np.int64
-        )
+        numbers = fetch_column(conn, select(person.c.nhs_number))
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(numbers, size=min(size, numbers.size), replace=False)
+    chosen = rng.choice(len(numbers), size=min(size, len(numbers)), replace=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{n:010d}\n" for n in chosen.tolist()), encoding="ascii")
+    path.write_text("".join(f"{numbers[i]}\n" for i in chosen.tolist()), encoding="ascii")
     return path
 
 

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 import ndoo.checkfile
 from ndoo.checkfile import BOM, EMPTY_RESPONSE, INVALID_FILE_LINE, parse
 from ndoo.nhs_number import check_digit, is_valid
+from ndoo.numberset import NumberSet
 from ndoo.pos.core import check_request
-from ndoo.pos.optout_index import OptOutIndex
 
 # Opted out, for the checking core; the strategies draw these often.
 OPTED_OUT = frozenset([9000000009, 101011237, 19, 1111111103, 4000000004, 7999999997])
-INDEX = OptOutIndex.from_numbers(sorted(OPTED_OUT))
+INDEX = NumberSet.from_numbers(sorted(OPTED_OUT))
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -15,11 +15,11 @@ import pytest
 from ndoo.checkfile import BOM, EMPTY_RESPONSE, INVALID_FILE_LINE, format_numbers
 from ndoo.checkrows import ROWS_PER_BLOCK
 from ndoo.nhs_number import check_digits_array, validate_array
+from ndoo.numberset import NumberSet
 from ndoo.pos.core import CheckOutcome, check_file, check_request
-from ndoo.pos.optout_index import OptOutIndex
 
 A, B, C = b"9000000009,", b"9000000017,", b"9000000025,"
-INDEX = OptOutIndex.from_numbers([9000000017])
+INDEX = NumberSet.from_numbers([9000000017])
 INVALID = INVALID_FILE_LINE.encode()
 
 
@@ -61,13 +61,13 @@ def test_the_last_number_without_an_ending_can_be_opted_out() -> None:
 
 def test_an_empty_index_returns_every_number() -> None:
     request = b"9000000009,\r\n9000000017,\r\n"
-    outcome = check_request(request, OptOutIndex.from_numbers([]))
+    outcome = check_request(request, NumberSet.from_numbers([]))
     assert outcome.response == request
     assert outcome.returned == 2
 
 
 def test_all_opted_out_gives_the_empty_response() -> None:
-    index = OptOutIndex.from_numbers([9000000009, 9000000017])
+    index = NumberSet.from_numbers([9000000009, 9000000017])
     outcome = check_request(b"9000000017,\r\n9000000009,\r\n9000000017,\r\n", index)
     assert outcome.status == "success"
     assert outcome.response == EMPTY_RESPONSE
@@ -124,7 +124,7 @@ def test_many_blocks_match_a_reference(ending: bytes, last_ending: bool) -> None
     numbers = valid_numbers(2 * ROWS_PER_BLOCK + 77, seed=1)
     numbers = np.concatenate([numbers, numbers[:500]])  # some duplicates
     opted_out = numbers[np.random.default_rng(2).random(numbers.size) < 0.06]
-    index = OptOutIndex.from_numbers(opted_out)
+    index = NumberSet.from_numbers(opted_out)
     request = format_numbers(numbers, line_ending=ending)
     if not last_ending:
         request = request[: -len(ending)]
@@ -196,7 +196,7 @@ def test_check_file_replaces_atomically(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_check_file_of_a_large_request_matches_check_request(tmp_path: Path) -> None:
     numbers = valid_numbers(ROWS_PER_BLOCK + 5, seed=4)
-    index = OptOutIndex.from_numbers(numbers[::17])
+    index = NumberSet.from_numbers(numbers[::17])
     src, dst = tmp_path / "request.dat", tmp_path / "response.dat"
     src.write_bytes(BOM + format_numbers(numbers, line_ending=b"\r\n"))
     outcome = check_file(str(src), str(dst), index)

@@ -8,7 +8,7 @@ Nothing left to return, or nothing sent, is answered by
 :data:`~ndoo.checkfile.EMPTY_RESPONSE`, because MESH refuses empty bodies.
 
 The fast path works a block of rows at a time: :class:`~ndoo.checkrows.FixedWidthRows`
-checks the block and yields its stems, :meth:`OptOutIndex.probe` marks the opted-out
+checks the block and yields its stems, :meth:`NumberSet.probe` marks the opted-out
 ones, and the kept rows are copied byte for byte from the request into the response,
 so no number is formatted again.  Requests that are not all of one line width, or
 hold an invalid line, take the general path through :func:`ndoo.checkfile.parse`.
@@ -36,7 +36,7 @@ from ndoo.checkfile import (
     write_atomically,
 )
 from ndoo.checkrows import ROWS_PER_BLOCK, FixedWidthRows
-from ndoo.pos.optout_index import OptOutIndex, Scratch
+from ndoo.numberset import NumberSet, Scratch
 
 Status = Literal["success", "invalid", "empty"]
 MAX_REPORTED: Final = 20  # invalid line numbers kept in an outcome
@@ -63,7 +63,7 @@ class CheckOutcome:
         return self.body.tobytes()
 
 
-def check_request(data: bytes | bytearray | memoryview, index: OptOutIndex) -> CheckOutcome:
+def check_request(data: bytes | bytearray | memoryview, index: NumberSet) -> CheckOutcome:
     """Check a request's bytes against ``index``; never raises on their content."""
     buf = as_bytes_array(data)
     rows = fixed_width_rows(buf.data)
@@ -75,7 +75,7 @@ def check_request(data: bytes | bytearray | memoryview, index: OptOutIndex) -> C
 
 
 def check_file(
-    src: str | os.PathLike[str], dst: str | os.PathLike[str], index: OptOutIndex
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], index: NumberSet
 ) -> CheckOutcome:
     """Check the request file ``src``; write the response to ``dst`` atomically."""
     outcome = check_request(_read(Path(src)).data, index)
@@ -83,7 +83,7 @@ def check_file(
     return outcome
 
 
-def _check_rows(rows: FixedWidthRows, index: OptOutIndex) -> CheckOutcome | None:
+def _check_rows(rows: FixedWidthRows, index: NumberSet) -> CheckOutcome | None:
     """The fast path, or ``None`` when a row is not a valid line."""
     width = rows.width
     # Room for every row and the tail's one number, formatted.
@@ -111,7 +111,7 @@ def _check_rows(rows: FixedWidthRows, index: OptOutIndex) -> CheckOutcome | None
     return _success(received, written // width, out[:written])
 
 
-def _check_parsed(buf: npt.NDArray[np.uint8], index: OptOutIndex) -> CheckOutcome:
+def _check_parsed(buf: npt.NDArray[np.uint8], index: NumberSet) -> CheckOutcome:
     """The general path: any layout, and the reporting of invalid lines."""
     parsed = parse(buf.data, max_reported=MAX_REPORTED)
     if not parsed.valid:

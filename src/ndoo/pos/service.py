@@ -34,10 +34,10 @@ from ndoo import audit
 from ndoo.db import Database
 from ndoo.errors import MeshError, MeshMessageGone, MeshUnavailable
 from ndoo.mesh.transport import CHECK_WORKFLOW, Mailbox, Received, Tracked
+from ndoo.numberset import NumberSet
 from ndoo.pos import receipt as receipts
 from ndoo.pos import state
 from ndoo.pos.core import CheckOutcome, check_request
-from ndoo.pos.optout_index import OptOutIndex
 from ndoo.pos.state import RequestState
 from ndoo.register.records import last_event_id, snapshot
 from ndoo.timeutil import utcnow
@@ -67,20 +67,20 @@ class RegisterOptOuts:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._key: int | None = None
-        self._index: OptOutIndex | None = None
+        self._index: NumberSet | None = None
 
-    def current(self) -> tuple[OptOutIndex, datetime]:
+    def current(self) -> tuple[NumberSet, datetime]:
         taken_at = utcnow()
         with self.db.read() as conn:
             key = last_event_id(conn)
         if self._index is None or key != self._key:
-            self._index = OptOutIndex.from_numbers(snapshot(self.db, taken_at))
+            self._index = NumberSet.from_numbers(snapshot(self.db, taken_at))
             self._key = key
         return self._index, taken_at
 
-    def as_of(self, moment: datetime) -> OptOutIndex:
+    def as_of(self, moment: datetime) -> NumberSet:
         """The opt-outs in force at an earlier ``moment`` (not cached)."""
-        return OptOutIndex.from_numbers(snapshot(self.db, moment))
+        return NumberSet.from_numbers(snapshot(self.db, moment))
 
 
 @dataclass

@@ -168,16 +168,6 @@ def recorded_sends(conn: Connection, local_id: str) -> int:
     return total
 
 
-def unfinished(db: Database) -> list[RequestState]:
-    with db.read() as conn:
-        rows = conn.execute(
-            select(pos_request)
-            .where(pos_request.c.state != ACKNOWLEDGED)
-            .order_by(pos_request.c.first_seen_at)
-        ).mappings()
-        return [_row(row) for row in rows]
-
-
 def recent(db: Database, *, limit: int = 50) -> list[RequestState]:
     with db.read() as conn:
         rows = conn.execute(

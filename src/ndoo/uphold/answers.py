@@ -26,6 +26,7 @@ from ndoo.errors import CheckError, CheckRejected, CheckResponseMismatch, InputE
 from ndoo.mesh.transport import CHECK_WORKFLOW, Mailbox, Received
 from ndoo.timeutil import parse_when, to_db, utcnow
 from ndoo.uphold import cache
+from ndoo.uphold.allowlist import in_sorted
 from ndoo.uphold.lists import distinct
 from ndoo.uphold.requests import CheckRequest, fail, get_request
 
@@ -146,7 +147,7 @@ def _take_response(db: Database, request_id: int, message: Received, *, actor: s
             None,
             CheckResponseMismatch(f"{request.filename}: {reason}"),
         )
-    strangers = int(np.count_nonzero(~_within(kept, sent)))
+    strangers = int(np.count_nonzero(~in_sorted(sent, kept)))
     if strangers:
         reason = (
             f"the response holds {strangers} numbers that were not sent; it was not stored "
@@ -192,16 +193,6 @@ def _take_response(db: Database, request_id: int, message: Received, *, actor: s
         )
     log.info("received the answer to request %s", request.filename)
     return Answer(get_request(db, request_id), entry)
-
-
-def _within(
-    values: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]
-) -> npt.NDArray[np.bool_]:
-    """Which ``values`` are in ``sorted_set`` (ascending, distinct)."""
-    if sorted_set.size == 0:
-        return np.zeros(values.shape, dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
-    return np.asarray(sorted_set[at] == values)
 
 
 def _checked_at(request: CheckRequest, message: Received) -> datetime:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from ndoo import audit, checkfile
 from ndoo.db import Database
-from ndoo.db.models import check_request
+from ndoo.db.models import CACHE_MODES, check_request
 from ndoo.errors import CheckPending, InputError, MeshError, MeshUnavailable
 from ndoo.mesh.transport import CHECK_WORKFLOW, Mailbox
 from ndoo.timeutil import to_db, utcnow
@@ -48,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MODES = ("disclosure", "cohort")
 MAX_SEQUENCE = 9999
 
 
@@ -57,8 +56,8 @@ MAX_SEQUENCE = 9999
 
 
 def _validate_cohort(cohort: str, mode: str) -> None:
-    if mode not in MODES:
-        raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode not in CACHE_MODES:
+        raise InputError(f"mode must be one of {', '.join(CACHE_MODES)}, not {mode!r}")
     cache.check_cohort(cohort)
 
 

@@ -1,8 +1,12 @@
-"""The set of opted-out NHS numbers, held for fast membership tests.
+"""A set of valid NHS numbers, held for fast membership tests over millions of numbers.
+
+The checking service holds the register's opt-outs in one (:mod:`ndoo.pos.core`); the
+organisation's cache holds its cleaned and checked lists in them
+(:mod:`ndoo.uphold.allowlist`).
 
 A valid NHS number is fixed by its first nine digits (its stem): the tenth is the
-check digit computed from them.  The index is therefore one bit per stem, over the
-stems from the smallest to the largest opted-out one only.  3.5 million opt-outs in
+check digit computed from them.  The set is therefore one bit per stem, over the
+stems from the smallest to the largest member only.  3.5 million opt-outs in
 the English and Welsh ranges (stems 400 000 000 to 799 999 999) take 48 MiB, against
 28 MB as a sorted ``int64`` array or some 200 MB as a Python set.  A number whose stem
 is in the index but whose check digit is wrong is not contained (:meth:`contains`
@@ -34,8 +38,8 @@ _BIT = np.array(7, dtype=_U64)
 _TOP = np.array(0x80, dtype=np.uint8)
 
 
-class OptOutIndex:
-    """Which NHS numbers have an opt-out; build with :meth:`from_numbers`."""
+class NumberSet:
+    """A set of valid NHS numbers; build with :meth:`from_numbers`."""
 
     def __init__(self, bitmap: npt.NDArray[np.uint8], first_stem: int, span: int, size: int):
         # bitmap: one bit per stem from first_stem, the first stem in each byte's top bit
@@ -48,7 +52,7 @@ class OptOutIndex:
         self._size = size
 
     @classmethod
-    def from_numbers(cls, numbers: npt.ArrayLike) -> OptOutIndex:
+    def from_numbers(cls, numbers: npt.ArrayLike) -> NumberSet:
         """The index of ``numbers`` (valid NHS numbers; any order, duplicates allowed)."""
         values = np.asarray(numbers)
         if values.size == 0:
@@ -58,9 +62,7 @@ class OptOutIndex:
         values = values.astype(np.int64, copy=False).ravel()
         invalid = int(np.count_nonzero(~validate_array(values)))
         if invalid:
-            raise InvalidNHSNumber(
-                f"{invalid:,} of the opted-out numbers are not valid NHS numbers"
-            )
+            raise InvalidNHSNumber(f"{invalid:,} of the numbers are not valid NHS numbers")
         stems = values // 10
         first = int(stems.min())
         span = int(stems.max()) - first + 1
@@ -71,7 +73,7 @@ class OptOutIndex:
         return cls(bitmap, first, span, _popcount(bitmap))
 
     def __len__(self) -> int:
-        """How many distinct numbers have an opt-out."""
+        """How many distinct numbers the set holds."""
         return self._size
 
     @property
@@ -79,22 +81,22 @@ class OptOutIndex:
         return int(self._bitmap.nbytes)
 
     def __repr__(self) -> str:  # never the numbers, nor the range they span
-        return f"<OptOutIndex of {self._size:,} numbers in {self.nbytes:,} bytes>"
+        return f"<NumberSet of {self._size:,} numbers in {self.nbytes:,} bytes>"
 
     def contains(self, numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """True where the number has an opt-out (False for anything not a valid number)."""
+        """True where the number is in the set (False for anything not a valid number)."""
         values = np.asarray(numbers, dtype=np.int64)
         flat = values.ravel()
         # Negative numbers give negative stems, which wrap to huge ones: never in range.
         found = self.contains_stems((flat // 10).view(_U64))
         # A stem in the index stands for its one valid number; any other number with
-        # that stem (a wrong check digit) is not opted out.
+        # that stem (a wrong check digit) is not a member.
         hits = np.flatnonzero(found)
         found[hits] = validate_array(flat[hits])
         return found.reshape(values.shape)
 
     def contains_stems(self, stems: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-        """True where the stem (number // 10) of a *valid* number is opted out."""
+        """True where the stem (number // 10) of a *valid* number is in the set."""
         stems = np.asarray(stems, dtype=_U64)
         result = np.empty(stems.size, dtype=bool)
         flat = stems.ravel()
@@ -105,7 +107,7 @@ class OptOutIndex:
         return result.reshape(stems.shape)
 
     def probe(self, stems: npt.NDArray[np.uint64], scratch: Scratch) -> npt.NDArray[np.uint8]:
-        """For each stem of a valid number, a byte >= 0x80 if opted out, < 0x80 if not.
+        """For each stem of a valid number, a byte >= 0x80 if in the set, < 0x80 if not.
 
         For at most ``scratch.size`` stems; the result is a scratch array.  The building
         block of the checking core: seven whole-array operations and one gather.
@@ -124,7 +126,7 @@ class OptOutIndex:
 
 
 class Scratch:
-    """Work arrays for :meth:`OptOutIndex.probe`, reused block after block."""
+    """Work arrays for :meth:`NumberSet.probe`, reused block after block."""
 
     def __init__(self, size: int) -> None:
         self.size = size
