@@ -12,7 +12,7 @@ SYNCED := $(VENV)/.synced
 $(SYNCED): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra postgres --extra sandbox --quiet
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra postgres --extra sandbox --extra spark --compile-bytecode --quiet
 	touch $@
 
 ## Run the main job on the embedded default: SQLite register + synthetic England.
@@ -42,6 +42,7 @@ bench: $(SYNCED)
 	$(BIN)/python bench/bench_snapshot.py
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_check.py
+	$(BIN)/python bench/bench_apply.py
 
 clean:
 	rm -rf $(VENV) ndoo-data .pytest_cache .mypy_cache .ruff_cache

@@ -133,3 +133,74 @@ def run_check_demo(settings: Settings, *, size: int = 20_000, seed: int = 1) -> 
             poll_max=2.0,
         )
     return CheckDemo(cohort_file, answer)
+
+
+# ---------------------------------------------------------------------------
+# Applying the cached cleaned list to a disclosure
+
+
+_DIAGNOSES = ("I10", "E11.9", "J45.9", "K35.8", "M17.1", "N39.0", "R07.4", "S72.0", "Z38.0")
+_PROVIDERS = ("RRK", "RR8", "RTH", "R0A", "RJ1", "RGT")
+DEMO_DISCLOSURE = "DEMO-AUDIT-2026"
+
+
+def write_demo_episodes(cohort_file: Path, path: Path, *, seed: int) -> Path:
+    """Hospital episodes for the demo cohort, NHS numbers written as people type them."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from ndoo.nhs_number import format_display
+
+    numbers = read_number_list(cohort_file).numbers
+    rng = np.random.default_rng(seed)
+    repeats = rng.integers(1, 4, size=numbers.size)
+    people = np.repeat(numbers, repeats)
+    rng.shuffle(people)
+    text = [str(int(n)) for n in people]
+    style = rng.random(people.size)
+    written = [
+        format_display(t) if s < 0.2 else (t[:3] + "-" + t[3:6] + "-" + t[6:] if s < 0.3 else t)
+        for t, s in zip(text, style, strict=True)
+    ]
+    admitted = np.datetime64("2025-04-01") + rng.integers(0, 365, size=people.size)
+    table = pa.table(
+        {
+            "episode_id": [f"EP{i:07d}" for i in range(1, people.size + 1)],
+            "nhs_number": written,
+            "admitted": pa.array(admitted.astype("datetime64[D]")).cast(pa.string()),
+            "provider": rng.choice(_PROVIDERS, size=people.size),
+            "diagnosis": rng.choice(_DIAGNOSES, size=people.size),
+            "length_of_stay": rng.integers(0, 15, size=people.size),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(table, path)
+    return path
+
+
+def run_apply_demo(settings: Settings, cohort_file: Path, *, seed: int = 1) -> Any:
+    """Apply the demo cohort's cached cleaned list to a disclosure of its episodes."""
+    from ndoo.apply.duck import DuckEngine
+    from ndoo.apply.locations import locate
+    from ndoo.apply.release import ApplyRequest, apply
+    from ndoo.apply.sources import SourceChoice
+
+    home = Path(settings.home)
+    episodes = write_demo_episodes(cohort_file, home / "demo-episodes.csv", seed=seed)
+    source = locate(str(episodes))
+    target = locate(str(home / "demo-release.csv"), output=True, dialect=source.dialect)
+    request = ApplyRequest(
+        input=source,
+        output=target,
+        column="nhs_number",
+        disclosure=DEMO_DISCLOSURE,
+        source=SourceChoice(kind="cache", cohort=DEMO_COHORT),
+        overwrite=True,
+    )
+    engine = DuckEngine(memory_limit=str(settings.apply_memory_limit))
+    try:
+        return apply(
+            Database.from_settings(settings), request, actor=str(settings.actor), engine=engine
+        )
+    finally:
+        engine.close()

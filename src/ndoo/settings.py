@@ -90,6 +90,13 @@ def _mailbox(raw: str) -> str:
     return value
 
 
+def _engine(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("duckdb", "spark"):
+        raise ValueError(f"expected duckdb or spark, got {raw!r}")
+    return value
+
+
 def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
@@ -283,6 +290,30 @@ SETTINGS: tuple[Setting, ...] = (
         "Age in days after which `ndoo cache refresh --due` re-checks a cohort; run it "
         "on a schedule (for example nightly from cron).",
         example="1",
+    ),
+    Setting(
+        "apply_engine",
+        lambda s: "duckdb",
+        _engine,
+        "Engine `ndoo apply` uses unless --engine is given: duckdb (streams on one "
+        "machine) or spark (needs the spark extra and Java 17 or later).",
+        example="spark",
+    ),
+    Setting(
+        "apply_memory_limit",
+        lambda s: "3GB",
+        str,
+        "Most memory the DuckDB engine may use before it spills to disk (DuckDB's "
+        "memory_limit, e.g. 3GB).",
+        example="8GB",
+    ),
+    Setting(
+        "spark_master",
+        lambda s: "local[2]",
+        str,
+        "Spark master for `ndoo apply --engine spark`: local[N] runs on this machine, "
+        "spark://host:7077 on a cluster.",
+        example="spark://spark-master:7077",
     ),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ndoo.cli.apply import apply_group
 from ndoo.cli.audit import audit_group
 from ndoo.cli.cache import cache_group
 from ndoo.cli.check import check_group
@@ -22,6 +23,7 @@ ALL: list[click.Command] = [
     person_group,
     check_group,
     cache_group,
+    apply_group,
     pos_group,
     mesh_group,
     audit_group,

@@ -6,11 +6,12 @@ import signal
 import sys
 import time
 from types import FrameType
+from typing import Any
 
 import click
 
 from ndoo.cli.common import emit_json, get_settings, handle_errors, json_option
-from ndoo.demo import CheckDemo, DemoResult, run_check_demo, run_demo
+from ndoo.demo import CheckDemo, DemoResult, run_apply_demo, run_check_demo, run_demo
 from ndoo.localrun import LocalServices, local_services
 
 
@@ -36,6 +37,8 @@ def demo_command(
     holds people it is only summarised; --reset starts again. Then a MESH sandbox and
     the checking service start locally, a cohort of 20,000 registered people is sent
     from mailbox NDOO_MESH_MAILBOX to X26HC065, and the cleaned list is cached.
+    Finally the cached list is applied to a disclosure of those people's hospital
+    episodes (NDOO_HOME/demo-episodes.csv → demo-release.csv, with its manifest).
 
     Example:
 
@@ -47,11 +50,13 @@ def demo_command(
         stay = sys.stdin.isatty() and not as_json
     with local_services(settings) as services:
         check = run_check_demo(settings, seed=seed)
+        released = run_apply_demo(settings, check.cohort_file, seed=seed)
         if as_json:
-            emit_json({**result.as_dict(), "check": check.as_dict()})
+            emit_json({**result.as_dict(), "check": check.as_dict(), "release": released.manifest})
             return
         _print_register(result)
         _print_check(check, services.started_sandbox)
+        _print_release(released)
         if stay:
             _stay(services)
 
@@ -68,6 +73,18 @@ def _print_check(check: CheckDemo, started_sandbox: bool) -> None:
     click.echo(f"  may be used (cleaned list) {entry.kept_count:>12,}")
     click.echo(f"  removed for opt-outs       {entry.covered_count - entry.kept_count:>12,}")
     click.echo(f"  cached as cohort {entry.cohort!r}; `ndoo cache list` shows it")
+
+
+def _print_release(released: Any) -> None:
+    counts = released.manifest["counts"]
+    click.echo("")
+    click.echo(f"Disclosure {released.manifest['disclosure']}, opt-outs applied (ndoo apply):")
+    click.echo(f"  episodes in                {counts['rows_in']:>12,}")
+    click.echo(f"  removed for opt-outs       {counts['rows_removed']:>12,}")
+    click.echo(f"  released                   {counts['rows_out']:>12,}")
+    click.echo(f"  manifest {released.manifest_path}")
+    click.echo(f"  notice   {released.notice_path}")
+    click.echo(f"  `ndoo apply verify {released.manifest_path}` re-checks it")
 
 
 def _stay(services: LocalServices) -> None:

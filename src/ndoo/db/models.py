@@ -252,3 +252,26 @@ cache_entry = Table(
         postgresql_where=text("superseded_at IS NULL"),
     ),
 )
+
+
+#: Every run of ``ndoo apply``: the release manifest as written to its JSON file, with
+#: the fields a list of releases shows.  ``digest`` is the SHA-256 of the manifest's
+#: canonical JSON, so a file that was edited afterwards no longer matches.
+release = Table(
+    "release",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("release_id", String(40), nullable=False, unique=True),
+    Column("disclosure", String(200), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("engine", String(20), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+    Column("rows_in", BigInteger, nullable=False),
+    Column("rows_out", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("manifest", Text, nullable=False),
+    Index(None, "disclosure", "started_at"),
+)

@@ -67,5 +67,19 @@ class AllowList:
         """``True`` where the number was in the list that was checked."""
         return self._set("covered").contains(_as_numbers(numbers))
 
+    def withheld(self) -> Int64Array:
+        """The checked numbers that are not in the cleaned list, ascending.
+
+        For an engine that removes records from a whole dataset at once
+        (:mod:`ndoo.apply`); like the masks, it is used only to apply opt-outs.
+        """
+        kept = self._lists["kept"]
+        covered = self._lists["covered"]
+        return covered[~in_sorted(kept, covered)]
+
+    def covered(self) -> Int64Array:
+        """The numbers that were checked, ascending (to tell unchecked rows apart)."""
+        return self._lists["covered"]
+
     def __repr__(self) -> str:
         return f"AllowList(cohort={self.entry.cohort!r}, entry={self.entry.id})"

@@ -1,0 +1,1 @@
+"""Apply national data opt-outs to a dataset before it is disclosed."""
