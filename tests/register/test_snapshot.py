@@ -38,3 +38,32 @@ def test_snapshot_follows_history_and_keeps_the_deceased(db, add_person):
     assert to_text_array(now).tolist() == sorted([ELDER, OTHER])
     assert now.dtype == np.int64
     assert np.all(np.diff(now) > 0)
+
+
+def test_the_stored_snapshot_is_used_until_a_choice_changes(db, add_person):
+    from sqlalchemy import select
+
+    from ndoo.db.models import register_snapshot
+    from ndoo.register import current_snapshot
+
+    for number in (ADULT, ELDER, OTHER):
+        add_person(number, born=date(1950, 1, 1))
+    set_choice(db, change(ADULT, State.OUT, at(2020, 1, 1)), actor="t")
+
+    first, taken = current_snapshot(db)
+    assert to_text_array(first).tolist() == [ADULT]
+    assert taken.tzinfo is not None
+    with db.read() as conn:
+        stored = conn.execute(select(register_snapshot)).one()
+    assert stored.count == 1
+
+    again, _ = current_snapshot(db)  # nothing changed: the stored copy
+    assert np.array_equal(again, first)
+
+    set_choice(db, change(OTHER, State.OUT, at(2021, 1, 1)), actor="t")
+    set_choice(db, change(ADULT, State.IN, at(2022, 1, 1)), actor="t")
+    after, _ = current_snapshot(db)
+    assert to_text_array(after).tolist() == [OTHER]
+    assert np.array_equal(after, snapshot(db))
+    with db.read() as conn:
+        assert conn.execute(select(register_snapshot.c.count)).scalar_one() == 1

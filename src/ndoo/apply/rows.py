@@ -29,6 +29,8 @@ are never the normalised ones.
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -159,9 +161,7 @@ class Tally:
 
     def _seen_map(self) -> npt.NDArray[np.uint8]:
         if self._seen is None:
-            # One byte a stem: the check digit + 1, and a bit for "kept".  calloc'd,
-            # so only the pages of stems that occur take memory.
-            self._seen = np.zeros(_STEMS, dtype=np.uint8)
+            self._seen = _zeroed_map(_STEMS)
         return self._seen
 
     def add(self, values: pa.Array | pa.ChunkedArray) -> None:
@@ -315,6 +315,23 @@ class Tally:
             merged = np.concatenate([a.to_numpy(zero_copy_only=False) for a in parts])
             return pa.array(np.unique(merged), type=kind)
         return pc.unique(pa.concat_arrays(parts))
+
+
+def _zeroed_map(size: int) -> npt.NDArray[np.uint8]:
+    """``size`` zero bytes, one per stem: the check digit + 1, and a bit for "kept".
+
+    Anonymous memory, so only the pages of stems that occur are ever allocated; on
+    Linux it asks for huge pages, which makes the random stores and the final counts
+    over up to a gigabyte several times quicker (fewer TLB misses).
+    """
+    try:
+        area = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except (AttributeError, OSError, ValueError):
+        return np.zeros(size, dtype=np.uint8)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        with contextlib.suppress(OSError):
+            area.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(area, dtype=np.uint8)
 
 
 def _integer_view(values: pa.Array) -> npt.NDArray[Any]:

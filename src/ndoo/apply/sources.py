@@ -28,8 +28,8 @@ from ndoo.apply.rows import Int64Array, Lookup
 from ndoo.db import Database
 from ndoo.errors import InputError
 from ndoo.mesh.transport import Mailbox
-from ndoo.register.records import snapshot
-from ndoo.timeutil import iso, utcnow
+from ndoo.register.records import current_snapshot
+from ndoo.timeutil import iso
 from ndoo.uphold import cache, checking
 from ndoo.uphold.lists import from_numbers
 
@@ -63,8 +63,7 @@ class Resolved:
 
 
 def from_register(db: Database) -> Resolved:
-    moment = utcnow()
-    withheld = snapshot(db, moment)
+    withheld, moment = current_snapshot(db)
     return Resolved(
         Lookup(withheld),
         {"kind": "register", "snapshot_at": iso(moment), "opted_out": int(withheld.size)},

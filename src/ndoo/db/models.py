@@ -275,3 +275,19 @@ release = Table(
     Column("manifest", Text, nullable=False),
     Index(None, "disclosure", "started_at"),
 )
+
+
+#: The opt-outs in force, stored after they were last worked out (one row), so that a
+#: release does not read millions of records when nothing has changed.  Choices cannot
+#: take effect in the future, so the set in force changes only when an event is added:
+#: the row holds while the newest event is still ``event_id``.
+register_snapshot = Table(
+    "register_snapshot",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("taken_at", DateTime, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("numbers", LargeBinary, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)

@@ -11,7 +11,7 @@ from ndoo.register.choices import (
     history,
     set_choice,
 )
-from ndoo.register.records import snapshot
+from ndoo.register.records import current_snapshot, snapshot
 from ndoo.register.type2 import Type2Report, import_type2
 from ndoo.register.vocabulary import QUESTION, Channel, ProxyRole, State
 
@@ -25,6 +25,7 @@ __all__ = [
     "State",
     "Type2Report",
     "current_choice",
+    "current_snapshot",
     "history",
     "import_type2",
     "set_choice",

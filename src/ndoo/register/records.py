@@ -16,10 +16,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, literal_column, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ndoo.db import Database
 from ndoo.db.bulk import fetch_column
-from ndoo.db.models import choice_event, choice_record
+from ndoo.db.models import choice_event, choice_record, register_snapshot
+from ndoo.errors import StorageError
+from ndoo.numberstore import decode_numbers, encode_numbers
 from ndoo.timeutil import to_db, utcnow
 
 
@@ -97,6 +100,43 @@ def snapshot(db: Database, as_of: datetime | None = None) -> npt.NDArray[np.int6
     column = pa.array(numbers, type=pa.string())
     result = np.sort(np.asarray(pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)))
     return result.astype(np.int64, copy=False)
+
+
+def current_snapshot(db: Database) -> tuple[npt.NDArray[np.int64], datetime]:
+    """The opt-outs in force now and the time they were read, reusing the stored snapshot.
+
+    Choices cannot take effect in the future, so the set changes only when an event is
+    added: the stored numbers (:data:`ndoo.db.models.register_snapshot`) are used while
+    the newest event is the one they were taken after, and worked out and stored again
+    otherwise.  The stored copy is written after a separate read; a change committed
+    in between gives the new event a higher id, so the copy is never used for it.
+    """
+    moment = utcnow()
+    with db.read() as conn:
+        newest = last_event_id(conn)
+        row = conn.execute(
+            select(register_snapshot.c.event_id, register_snapshot.c.numbers).where(
+                register_snapshot.c.id == 1
+            )
+        ).first()
+    if row is not None and int(row.event_id) == newest:
+        return decode_numbers(row.numbers), moment
+    numbers = snapshot(db, moment)
+    try:
+        with db.write() as conn:
+            conn.execute(delete(register_snapshot))
+            conn.execute(
+                register_snapshot.insert().values(
+                    id=1,
+                    event_id=newest,
+                    taken_at=to_db(moment),
+                    count=int(numbers.size),
+                    numbers=encode_numbers(numbers),
+                )
+            )
+    except (StorageError, SQLAlchemyError):
+        pass  # another process stored it at the same time; the numbers are right either way
+    return numbers, moment
 
 
 def count_opted_out(conn: Connection, as_of: datetime) -> int:

@@ -38,7 +38,7 @@ How the licence shapes this module:
 Audit entries never hold NHS numbers (:mod:`ndoo.audit` refuses them), so cohort
 names and purposes that look like one are refused up front (:func:`check_cohort`).
 
-The lists are stored as :mod:`ndoo.uphold.numberstore` blobs (:func:`encode_numbers`);
+The lists are stored as :mod:`ndoo.numberstore` blobs (:func:`encode_numbers`);
 an entry's metadata is a :class:`~ndoo.uphold.cacheentry.CacheEntry`, and
 :class:`AllowList` (:mod:`ndoo.uphold.allowlist`) applies a cleaned list.
 """
@@ -65,6 +65,7 @@ from ndoo.errors import (
     NdooError,
 )
 from ndoo.nhs_number import validate_array
+from ndoo.numberstore import FORMAT_VERSION, decode_numbers, distinct, encode_numbers
 from ndoo.timeutil import aware, iso, to_db, utcnow
 from ndoo.uphold.allowlist import AllowList, in_sorted
 from ndoo.uphold.cacheentry import (
@@ -78,8 +79,7 @@ from ndoo.uphold.cacheentry import (
     no_nhs_number,
     not_found,
 )
-from ndoo.uphold.numberstore import FORMAT_VERSION, decode_numbers, encode_numbers
-from ndoo.uphold.values import distinct, parse_column
+from ndoo.uphold.values import parse_column
 
 __all__ = [
     "FORMAT_VERSION",

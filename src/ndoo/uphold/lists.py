@@ -78,6 +78,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ndoo.errors import FileFormatError, InputError, InvalidNumbersInFile
+from ndoo.numberstore import distinct
 from ndoo.uphold.csvfiles import (
     DELIMITERS,
     Source,
@@ -90,7 +91,7 @@ from ndoo.uphold.csvfiles import (
     sniff,
     unreadable,
 )
-from ndoo.uphold.values import any_true, distinct, mask, parse_column
+from ndoo.uphold.values import any_true, mask, parse_column
 
 __all__ = [
     "DELIMITERS",

@@ -55,18 +55,6 @@ def parse_column(
     )
 
 
-def distinct(numbers: npt.ArrayLike) -> Int64Array:
-    """The distinct values of an integer array in ascending order (sorts only if needed)."""
-    array = np.asarray(numbers, dtype=np.int64).ravel()
-    if array.size > 1 and not bool(np.all(array[1:] > array[:-1])):
-        array = np.sort(array)
-        keep = np.empty(array.size, dtype=bool)
-        keep[0] = True
-        np.not_equal(array[1:], array[:-1], out=keep[1:])
-        array = array[keep]
-    return array
-
-
 # ---------------------------------------------------------------------------
 # Normalising values
 

@@ -1,4 +1,4 @@
-"""releases: one row per run of ndoo apply, with its manifest
+"""releases: one row per run of ndoo apply, with its manifest; the stored register snapshot
 
 Revision ID: 0003
 Revises: 0002
@@ -47,7 +47,19 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.create_table(
+        "register_snapshot",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("taken_at", sa.DateTime(), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("numbers", sa.LargeBinary(), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_register_snapshot_one_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_register_snapshot")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("register_snapshot")
     op.drop_index(op.f("ix_release_disclosure_started_at"), table_name="release")
     op.drop_table("release")

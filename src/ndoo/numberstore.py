@@ -30,7 +30,6 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from ndoo.errors import StorageError
-from ndoo.uphold.values import distinct
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -38,6 +37,18 @@ FORMAT_VERSION = 1
 _HEADER = struct.Struct("<BQI")
 _CODEC = "zstd"
 _LEVEL = 3
+
+
+def distinct(numbers: npt.ArrayLike) -> Int64Array:
+    """The distinct values of an integer array in ascending order (sorts only if needed)."""
+    array = np.asarray(numbers, dtype=np.int64).ravel()
+    if array.size > 1 and not bool(np.all(array[1:] > array[:-1])):
+        array = np.sort(array)
+        keep = np.empty(array.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(array[1:], array[:-1], out=keep[1:])
+        array = array[keep]
+    return array
 
 
 def encode_numbers(numbers: npt.ArrayLike) -> bytes:
