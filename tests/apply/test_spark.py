@@ -85,7 +85,7 @@ def tally(values: pa.Array, lookup: Lookup | None) -> Tally:
 
 def duck_apply(source: Location, column: str, out: Path, unmatched: str) -> Counts:
     """What DuckDB makes of the same input (with ``WITHHELD``): its counts, and its output."""
-    duck = DuckEngine(memory_limit="500MB")
+    duck = DuckEngine(memory_limit="500MB", keep_order=True)  # Spark keeps order too
     try:
         scan = duck.scan(source, column, WITHHELD)
         duck.write(scan, Location(out.suffix.lstrip("."), path=out), unmatched)
@@ -431,7 +431,7 @@ def both_engines(
     writing), so its output is only compared when there are none.
     """
     expected = tally(values, lookup)
-    duck = DuckEngine(memory_limit="500MB")
+    duck = DuckEngine(memory_limit="500MB", keep_order=True)  # Spark keeps order too
     try:
         spark_scan = engine.scan(source, "nhs_number", lookup)
         duck_scan = duck.scan(source, "nhs_number", lookup)
