@@ -188,7 +188,7 @@ def run_apply_demo(settings: Settings, cohort_file: Path, *, seed: int = 1) -> A
     home = Path(settings.home)
     episodes = write_demo_episodes(cohort_file, home / "demo-episodes.csv", seed=seed)
     source = locate(str(episodes))
-    target = locate(str(home / "demo-release.csv"), output=True, dialect=source.dialect)
+    target = locate(str(home / "demo-release.csv"), output=True)
     request = ApplyRequest(
         input=source,
         output=target,

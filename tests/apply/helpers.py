@@ -12,7 +12,6 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +90,6 @@ def run(
     """Apply with the DuckDB engine, as the CLI would."""
     source_location = source if isinstance(source, Location) else locate(source)
     target = out if isinstance(out, Location) else locate(out, output=True)
-    if isinstance(out, str) and target.format == "csv" and source_location.dialect is not None:
-        target = replace(target, dialect=source_location.dialect)
     request = ApplyRequest(
         input=source_location,
         output=target,

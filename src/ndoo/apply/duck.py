@@ -344,38 +344,12 @@ class DuckEngine:
         statement = (
             f"COPY ({query}) TO {quote_literal(str(path))} ({_copy_options(target, CsvDialect())})"
         )
-        return Speculation(cursor, statement, then)
+        return Speculation(cursor, statement, then, progress=self.progress)
 
     def _run_with_progress(self, statement: str, expected: int) -> int:
-        result: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                row = self._con.execute(statement).fetchone()
-                result["rows"] = int(row[0]) if row else 0
-            except BaseException as exc:  # handed to the caller's thread
-                result["error"] = exc
-
-        self.progress(Step("write", 0, expected))
-        worker = threading.Thread(target=work, name="ndoo-apply-write", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.25)
-            try:
-                share = float(self._con.query_progress())
-            except duckdb.Error:
-                share = -1.0
-            if share >= 0:
-                self.progress(Step("write", expected * min(share, 100.0) / 100.0, expected))
-        if "error" in result:
-            error = result["error"]
-            if isinstance(error, duckdb.Error):
-                raise NdooError(
-                    f"the output could not be written ({_first_line(error)})"
-                ) from error
-            raise error
-        self.progress(Step("write", expected, expected))
-        return int(result["rows"])
+        """Run a COPY on the engine's own connection, reporting its progress."""
+        write = Speculation(self._con, statement, None, progress=self.progress, owned=False)
+        return write.result(expected)[0]
 
     def _write_table(self, query: str, target: Location, source: Location) -> int:
         reader = self._con.sql(query).to_arrow_reader(_BATCH_ROWS // 8)
@@ -390,12 +364,21 @@ class DuckEngine:
 
 
 class Speculation:
-    """A write running in its own thread (see :meth:`DuckEngine.speculate`)."""
+    """A COPY running in its own thread: beside the scan (:meth:`DuckEngine.speculate`),
+    or after it; :meth:`result` waits for it, reporting DuckDB's progress meanwhile."""
 
     def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, statement: str, then: Callable[[], Any] | None
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        statement: str,
+        then: Callable[[], Any] | None,
+        *,
+        progress: Progress = no_progress,
+        owned: bool = True,
     ) -> None:
         self._cursor = cursor
+        self._owned = owned  # a cursor of its own, closed when done
+        self._progress = progress
         self._result: dict[str, Any] = {}
         self._thread = threading.Thread(
             target=self._work, args=(statement, then), name="ndoo-apply-write", daemon=True
@@ -416,15 +399,27 @@ class Speculation:
         """Whether the speculative output is the one the scan calls for."""
         return counts.uncovered == 0 and (counts.unmatched == 0 or unmatched == "keep")
 
-    def result(self) -> tuple[int, Any]:
-        """Rows written and what ``then`` returned, once the write ends (errors raise)."""
-        self._thread.join()
-        self._cursor.close()
+    def result(self, expected: int) -> tuple[int, Any]:
+        """Rows written and what ``then`` returned, once the write ends (errors raise).
+
+        ``expected`` rows is the total the progress reports count towards.
+        """
+        self._progress(Step("write", 0, expected))
+        while self._thread.is_alive():
+            self._thread.join(0.25)
+            try:
+                share = float(self._cursor.query_progress())
+            except duckdb.Error:
+                share = -1.0
+            if share >= 0:
+                self._progress(Step("write", expected * min(share, 100.0) / 100.0, expected))
+        self._close()
         error = self._result.get("error")
         if isinstance(error, duckdb.Error):
             raise NdooError(f"the output could not be written ({_first_line(error)})") from error
         if error is not None:
             raise error
+        self._progress(Step("write", expected, expected))
         return int(self._result["rows"]), self._result.get("then")
 
     def cancel(self) -> None:
@@ -433,7 +428,11 @@ class Speculation:
             with contextlib.suppress(duckdb.Error):
                 self._cursor.interrupt()
         self._thread.join()
-        self._cursor.close()
+        self._close()
+
+    def _close(self) -> None:
+        if self._owned:
+            self._cursor.close()
 
 
 # ---------------------------------------------------------------------------------

@@ -56,7 +56,6 @@ class Scan(Protocol):
 
     def distinct_numbers(self) -> Int64Array:
         """The distinct valid NHS numbers in the input, ascending (what a check sends)."""
-        ...
 
 
 class Engine(Protocol):
@@ -70,15 +69,12 @@ class Engine(Protocol):
         Raises :class:`~ndoo.errors.InputError` (a missing column naming those that
         exist, a malformed row naming its line) before anything is written.
         """
-        ...
 
     def write(self, scan: Scan, target: Location, unmatched: str) -> int:
         """Write the kept rows (and unmatched ones if ``unmatched == "keep"``) to ``target``."""
-        ...
 
     def close(self) -> None:
         """Release what the engine holds (connections, temporary files, sessions)."""
-        ...
 
 
 def open_engine(

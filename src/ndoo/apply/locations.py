@@ -141,8 +141,8 @@ def locate(
         if not output:
             detected = sniff_csv(path)
             dialect = _merge(detected, dialect)
-        elif dialect is None:
-            dialect = CsvDialect(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        elif dialect is None and path.suffix.lower() == ".tsv":
+            dialect = CsvDialect(delimiter="\t")
     return Location(kind, path=path, dialect=dialect if kind == "csv" else None)
 
 

@@ -21,12 +21,9 @@ def _count(value: int) -> str:
 
 
 def _records(value: int) -> tuple[str, str]:
-    """("Fewer than 10 records", "were") — a count, its noun and its verb."""
-    plural = value != 1 or value < SMALL
-    noun = "records" if plural and value != 1 else "record"
-    if 0 < value < SMALL:
-        noun = "records"
-    return f"{_count(value).capitalize()} {noun}", "were" if noun == "records" else "was"
+    """("Fewer than 10 records", "were"): a count and its verb.  One record is never
+    shown as one (it is below :data:`SMALL`), so the noun is always plural."""
+    return f"{_count(value).capitalize()} records", "were"
 
 
 def text(manifest: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from ndoo import __version__, audit
 from ndoo.apply import manifest as manifests
 from ndoo.apply import notice, tables
 from ndoo.apply.engine import Engine, Scan
-from ndoo.apply.locations import Location
+from ndoo.apply.locations import CsvDialect, Location
 from ndoo.apply.rows import UNMATCHED_DECISIONS, Counts
 from ndoo.apply.sources import Resolved, SourceChoice, from_cache, from_check, from_register
 from ndoo.db import Database
@@ -96,6 +96,14 @@ def _spark_tables(engine: Engine) -> Any:
     if not hasattr(engine, "move_table"):
         raise InputError("Spark tables can be read and written only with --engine spark")
     return engine
+
+
+def _settle_output(request: ApplyRequest) -> ApplyRequest:
+    """A CSV output without a dialect of its own is written as the input was (or plainly)."""
+    output = request.output
+    if output.format != "csv" or output.dialect is not None:
+        return request
+    return replace(request, output=replace(output, dialect=request.input.dialect or CsvDialect()))
 
 
 def _precheck(request: ApplyRequest, engine: Engine) -> None:
@@ -291,7 +299,7 @@ def build_manifest(
 
 class _Speculation(Protocol):
     def fits(self, counts: Counts, unmatched: str) -> bool: ...
-    def result(self) -> tuple[int, Any]: ...
+    def result(self, expected: int) -> tuple[int, Any]: ...
     def cancel(self) -> None: ...
 
 
@@ -357,6 +365,7 @@ def apply(
     engine: Engine,
 ) -> Release:
     """Apply opt-outs as ``request`` says; returns the release (see the module's steps)."""
+    request = _settle_output(request)
     _precheck(request, engine)
     started = utcnow()
     release_id = new_release_id(started)
@@ -422,7 +431,7 @@ def apply(
     pending: list[Path] = []
     try:
         if spec is not None:
-            written, files = spec.result()
+            written, files = spec.result(rows_out)
         else:
             written = engine.write(scan, temporary, request.unmatched)
             files = manifests.file_hashes(request.output, root=temporary.path)

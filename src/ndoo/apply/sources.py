@@ -111,8 +111,7 @@ def from_check(
     if numbers.size == 0:
         raise InputError("the dataset holds no valid NHS numbers, so there is nothing to check")
     listed = from_numbers(np.asarray(numbers, dtype=np.int64), source=f"disclosure {disclosure}")
-    mailbox = choice.mailbox()
-    try:
+    with choice.mailbox() as mailbox:
         answer = checking.run(
             db,
             mailbox,
@@ -124,10 +123,6 @@ def from_check(
             wait=choice.wait,
             poll_max=choice.poll_max,
         )
-    finally:
-        close = getattr(mailbox, "close", None)
-        if callable(close):
-            close()
     resolved = from_cache(
         db, disclosure, disclosure=disclosure, actor=actor, max_age=choice.max_age
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ndoo.apply import manifest as manifests
 from ndoo.apply.engine import Engine
-from ndoo.apply.locations import Location
+from ndoo.apply.locations import Location, sniff_csv
 from ndoo.db import Database
 from ndoo.errors import InputError
 
@@ -90,7 +90,7 @@ def _check_counts(
     assert isinstance(counts, dict)
     column = str(manifest["nhs_number_column"])
     if location.path is not None and location.format == "csv" and location.dialect is None:
-        location = replace(location, dialect=None)
+        location = replace(location, dialect=sniff_csv(location.path))
     scan = engine.scan(location, column, None)
     rows = scan.counts.rows_in
     patients = scan.counts.distinct_in

@@ -184,10 +184,6 @@ def run_command(
     )
     source_location = locate(input_, table=table, fmt=fmt, dialect=given)
     target = locate(output, table=out_table, fmt=out_format, output=True)
-    if target.format == "csv" and source_location.dialect is not None:
-        from dataclasses import replace
-
-        target = replace(target, dialect=source_location.dialect)
     choice = SourceChoice(
         kind=source,
         cohort=cohort,
