@@ -8,7 +8,9 @@ trail.  Run again, it finds the population loaded and only summarises.
 It then starts a MESH sandbox and the checking service locally
 (:mod:`ndoo.localrun`) and makes a real round trip: a cohort of registered people is
 sent from the organisation's mailbox, answered by the service from the register, and
-the cleaned list cached (:func:`run_check_demo`).
+the cleaned list cached (:func:`run_check_demo`).  The demo organisation's record of
+processing is imported and each disclosure assessed (:func:`run_disclosures_demo`), and
+the cached list is applied to the one disclosure in scope (:func:`run_apply_demo`).
 """
 
 from __future__ import annotations
@@ -136,6 +138,54 @@ def run_check_demo(settings: Settings, *, size: int = 20_000, seed: int = 1) -> 
 
 
 # ---------------------------------------------------------------------------
+# The organisation's disclosures and their scope assessments
+
+
+@dataclass(frozen=True)
+class DisclosuresDemo:
+    imported: Any  # ndoo.disclosures.ropa.ImportResult
+    standings: list[Any]  # ndoo.disclosures.assessments.Standing, by reference
+    compliance: Any  # ndoo.compliance.status.ComplianceStatus
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported.as_dict(),
+            "disclosures": [s.as_dict() for s in self.standings],
+            "compliance": self.compliance.as_dict(),
+        }
+
+
+def run_disclosures_demo(settings: Settings) -> DisclosuresDemo:
+    """Import the demo organisation's record of processing and assess every disclosure.
+
+    The spreadsheet (``ndoo/data/demo/ropa.csv``) lists six disclosures; one lacks the
+    CAG approval's condition, so its assessment asks for it.  Disclosures whose
+    assessment is still current are not assessed again.  The compliance programme's
+    status follows from them.
+    """
+    from importlib import resources
+
+    from ndoo.compliance.status import status
+    from ndoo.disclosures import assessments, ropa
+
+    db = Database.from_settings(settings)
+    organisation = str(settings.organisation_code)
+    sheet = resources.files("ndoo").joinpath("data", "demo", "ropa.csv")
+    with resources.as_file(sheet) as path:
+        imported = ropa.import_csv(db, path, organisation=organisation, actor=str(settings.actor))
+    for standing in assessments.standings(db, organisation=organisation):
+        if not standing.current:
+            assessments.assess(
+                db, standing.entry.reference, organisation=organisation, actor=str(settings.actor)
+            )
+    return DisclosuresDemo(
+        imported,
+        assessments.standings(db, organisation=organisation),
+        status(db, organisation, horizon_days=int(settings.planning_horizon_days)),
+    )
+
+
+# ---------------------------------------------------------------------------
 # Applying the cached cleaned list to a disclosure
 
 
@@ -196,6 +246,7 @@ def run_apply_demo(settings: Settings, cohort_file: Path, *, seed: int = 1) -> A
         disclosure=DEMO_DISCLOSURE,
         source=SourceChoice(kind="cache", cohort=DEMO_COHORT),
         overwrite=True,
+        organisation=str(settings.organisation_code),
     )
     engine = DuckEngine(memory_limit=str(settings.apply_memory_limit))
     try:

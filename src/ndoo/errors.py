@@ -14,15 +14,19 @@ at the boundary with ``raise X from exc`` so callers only ever catch ndoo's own.
     ├── InputError                   something a user supplied is wrong
     │   ├── InvalidNHSNumber         not a valid NHS number (format, check digit, placeholder)
     │   ├── FileFormatError          a file row or field is wrong (file, line, field)
-    │   └── InvalidNumbersInFile     a list holds invalid NHS numbers (file, lines, field)
+    │   ├── InvalidNumbersInFile     a list holds invalid NHS numbers (file, lines, field)
+    │   └── RowErrors                rows of a file are wrong; each problem has line and field
     ├── RuleViolation                a register rule refuses the change
     │   ├── ProxyNotPermitted        a proxy acted where the rules do not allow one
     │   ├── SelfNotPermitted         a child under 13 or a person lacking capacity acted alone
     │   ├── DeceasedPerson           the choice of a deceased person cannot change
-    │   └── DuplicateEvent           the person already has an event at that effective time
+    │   ├── DuplicateEvent           the person already has an event at that effective time
+    │   ├── AssessmentNeeded         a disclosure has no current, decided scope assessment
+    │   └── DeclarationRefused       compliance cannot be declared while steps are undone
     ├── NotFound                     something asked for does not exist
     │   ├── PersonNotFound           no demographic record for that NHS number
-    │   └── CacheEntryNotFound       no cleaned list is cached for that cohort
+    │   ├── CacheEntryNotFound       no cleaned list is cached for that cohort
+    │   └── DisclosureNotFound       no disclosure with that reference in the register
     ├── MeshError                    MESH could not be used
     │   ├── MeshUnavailable          refused, timed out or a server error (5xx)
     │   ├── MeshAuthenticationFailed mailbox, password, shared key or certificate refused (403)
@@ -153,6 +157,34 @@ class InvalidNumbersInFile(InputError):
         self.field = field
 
 
+class RowErrors(InputError):
+    """Several rows of one file are wrong; nothing from the file was used.
+
+    ``problems`` holds each as ``{"line": int, "field": str | None, "message": str}``
+    (lines count the header as line 1), so a caller can point at every place.
+    """
+
+    code = "row_errors"
+
+    def __init__(self, *, file: str, problems: list[dict[str, Any]], shown: int = 20) -> None:
+        rows = sorted({p["line"] for p in problems})
+        listed = "; ".join(
+            f"line {p['line']}"
+            + (f", field {p['field']!r}" if p.get("field") else "")
+            + f": {p['message']}"
+            for p in problems[:shown]
+        )
+        more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+        noun = "row has a problem" if len(rows) == 1 else "rows have problems"
+        super().__init__(
+            f"{file}: {len(rows)} {noun}, nothing was imported: {listed}{more}",
+            file=file,
+            problems=problems,
+        )
+        self.file = file
+        self.problems = problems
+
+
 def _plural(unit: str) -> str:
     return "entries" if unit == "entry" else f"{unit}s"
 
@@ -177,6 +209,14 @@ class DuplicateEvent(RuleViolation):
     code = "duplicate_event"
 
 
+class AssessmentNeeded(RuleViolation):
+    code = "assessment_needed"
+
+
+class DeclarationRefused(RuleViolation):
+    code = "declaration_refused"
+
+
 class NotFound(NdooError):
     code = "not_found"
 
@@ -187,6 +227,10 @@ class PersonNotFound(NotFound):
 
 class CacheEntryNotFound(NotFound):
     code = "cache_entry_not_found"
+
+
+class DisclosureNotFound(NotFound):
+    code = "disclosure_not_found"
 
 
 class MeshError(NdooError):

@@ -55,6 +55,20 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+def _organisation_code(raw: str) -> str:
+    value = raw.strip().upper()
+    if not (1 <= len(value) <= 12 and value.isalnum() and value.isascii()):
+        raise ValueError(f"expected an ODS code of 1 to 12 letters and digits, got {raw!r}")
+    return value
+
+
+def _organisation_name(raw: str) -> str:
+    value = " ".join(raw.split())
+    if not value or len(value) > 200:
+        raise ValueError("expected a name of 1 to 200 characters")
+    return value
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -314,6 +328,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Spark master for `ndoo apply --engine spark`: local[N] runs on this machine, "
         "spark://host:7077 on a cluster.",
         example="spark://spark-master:7077",
+    ),
+    Setting(
+        "organisation_code",
+        lambda s: "X26",
+        _organisation_code,
+        "ODS code of the organisation whose disclosures and compliance programme ndoo "
+        "keeps (upper-case letters and digits). X26 stands for the demo's organisation.",
+        example="RXX",
+    ),
+    Setting(
+        "organisation_name",
+        lambda s: "Demonstration Health and Care Trust",
+        _organisation_name,
+        "The organisation's name, as written in the compliance documents ndoo generates.",
+        example="Anytown Hospitals NHS Foundation Trust",
+    ),
+    Setting(
+        "planning_horizon_days",
+        lambda s: 120,
+        _positive_int,
+        "How far ahead (days) a planned in-scope disclosure makes the technical solution "
+        "required (the implementation guide says within the next 3 to 4 months).",
+        example="90",
     ),
 )
 

@@ -27,6 +27,7 @@ from ndoo.apply.sources import SourceChoice
 from ndoo.db import Database
 from ndoo.db.migrate import upgrade
 from ndoo.db.models import audit_entry, release
+from tests.disclosures.helpers import ORGANISATION, assessed
 from tests.pos.helpers import NOT_OPTED_OUT, OPTED_OUT, register_with_optouts
 
 __all__ = [
@@ -85,9 +86,14 @@ def run(
     kind: str = "register",
     choice: SourceChoice | None = None,
     engine: DuckEngine | None = None,
+    register_disclosure: bool = True,
     **changes: object,
 ) -> Release:
-    """Apply with the DuckDB engine, as the CLI would."""
+    """Apply with the DuckDB engine, as the CLI would.
+
+    A disclosure the register does not hold is first registered and assessed in scope
+    (opt-outs apply), unless ``register_disclosure`` is false.
+    """
     source_location = source if isinstance(source, Location) else locate(source)
     target = out if isinstance(out, Location) else locate(out, output=True)
     request = ApplyRequest(
@@ -98,6 +104,8 @@ def run(
         source=choice or SourceChoice(kind=kind, cohort=changes.pop("cohort", None)),  # type: ignore[arg-type]
         **changes,  # type: ignore[arg-type]
     )
+    if register_disclosure and registrable(disclosure) and not registered(db, disclosure):
+        assessed(db, disclosure)
     chosen = engine or DuckEngine(memory_limit="1GB")
     try:
         return apply(db, request, actor="analyst", engine=chosen)
@@ -107,6 +115,9 @@ def run(
 
 
 _TEMPLATE: list[Path] = []
+
+#: Disclosures the template register holds, each assessed in scope (opt-outs apply).
+TEMPLATE_DISCLOSURES = ("DSA-001", "DSA-042", "D", "D-1", "DARS-NIC-1234", "DARS-NIC-77")
 
 
 def sqlite_register(path: Path) -> Database:
@@ -121,10 +132,31 @@ def sqlite_register(path: Path) -> Database:
         made = Database(f"sqlite:///{template}")
         upgrade(made)
         register_with_optouts(made)
+        for reference in TEMPLATE_DISCLOSURES:
+            assessed(made, reference)
         made.dispose()  # the last connection closed: the WAL is folded into the file
         _TEMPLATE.append(template)
     shutil.copyfile(_TEMPLATE[0], path)
     return Database(f"sqlite:///{path}")
+
+
+def registered(db: Database, reference: str) -> bool:
+    from ndoo.disclosures import store
+    from ndoo.errors import DisclosureNotFound
+
+    try:
+        store.get(db, reference, organisation=ORGANISATION)
+    except DisclosureNotFound:
+        return False
+    return True
+
+
+def registrable(reference: str) -> bool:
+    """Whether ``reference`` could be registered (the refusal tests give ones that cannot)."""
+    from ndoo.disclosures.record import parse
+
+    _, problems = parse({"reference": reference, "title": "t", "recipient": "r"})
+    return not problems
 
 
 def digest(path: Path) -> str:

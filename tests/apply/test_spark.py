@@ -515,7 +515,7 @@ def test_a_release_into_a_spark_table_is_swapped_in_with_its_manifest(engine, sp
         input=Location("spark", table="release_in"),
         output=Location("spark", table="release_out"),
         column="nhs_number",
-        disclosure="DSA-SPARK",
+        disclosure="DSA-001",
         manifest_path=tmp_path / "release.manifest.json",
     )
     result = apply(db, request, actor="analyst", engine=engine)

@@ -28,6 +28,8 @@ def _records(value: int) -> tuple[str, str]:
 
 def text(manifest: dict[str, Any]) -> str:
     """The notice for a manifest, as plain text."""
+    if manifest.get("opt_outs") == "not applied":
+        return _not_applied(manifest)
     counts = manifest["counts"]
     unmatched = manifest["unmatched"]
     withheld = int(counts["rows_withheld"])
@@ -59,6 +61,34 @@ def text(manifest: dict[str, Any]) -> str:
         "",
         "Whole records were removed, not only their identifiers. Do not try to obtain "
         "the removed records from another source. Opt-outs do not affect anyone's own care.",
+        "",
+        f"Release {manifest['release_id']}, prepared with ndoo {manifest['software']['version']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _not_applied(manifest: dict[str, Any]) -> str:
+    """The notice for a disclosure to which national data opt-outs do not apply."""
+    finished = str(manifest["finished_at"])[:10]
+    reasons = manifest["source"].get("justification") or []
+    dropped = int(manifest["unmatched"]["rows_dropped"])
+    lines = [
+        f"Release notice: disclosure {manifest['disclosure']}",
+        "",
+        f"This disclosure was assessed against the National Data Opt-out policy, and "
+        f"national data opt-outs do not apply to it, so none were applied on {finished}.",
+        "",
+        *(f"- {reason}" for reason in reasons),
+    ]
+    if dropped:
+        lines.append(
+            "- {} without a valid NHS number {} removed, as the sender decided.".format(
+                *_records(dropped)
+            )
+        )
+    lines += [
+        f"- The data you received holds {int(manifest['counts']['rows_out']):,} records.",
         "",
         f"Release {manifest['release_id']}, prepared with ndoo {manifest['software']['version']}.",
         "",

@@ -3,7 +3,11 @@
 :func:`apply` is what ``ndoo apply`` does:
 
 1. refuse at once what cannot work (an existing output without ``overwrite``, the
-   input as its own output, an unknown decision);
+   input as its own output, an unknown decision), and consult the disclosure's current
+   scope assessment (:func:`ndoo.disclosures.assessments.release_decision`): refuse
+   when it has none, when more information is needed or when it changed since; when
+   opt-outs do not apply, nothing is withheld, no list is fetched, and the manifest
+   records the justification;
 2. get the opt-out information (:mod:`ndoo.apply.sources`), checking the dataset's
    own numbers over MESH first when asked;
 3. scan the NHS number column and judge every row (:mod:`ndoo.apply.rows`); stop,
@@ -27,15 +31,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from ndoo import __version__, audit
 from ndoo.apply import manifest as manifests
 from ndoo.apply import notice, tables
 from ndoo.apply.engine import Engine, Scan
 from ndoo.apply.locations import CsvDialect, Location
-from ndoo.apply.rows import UNMATCHED_DECISIONS, Counts
-from ndoo.apply.sources import Resolved, SourceChoice, from_cache, from_check, from_register
+from ndoo.apply.rows import UNMATCHED_DECISIONS, Counts, Lookup
+from ndoo.apply.sources import (
+    NOT_APPLIED,
+    Resolved,
+    SourceChoice,
+    from_cache,
+    from_check,
+    from_register,
+)
 from ndoo.db import Database
 from ndoo.db.models import release
+from ndoo.disclosures.assessments import Assessment, release_decision
+from ndoo.disclosures.scope import DO_NOT_APPLY
 from ndoo.errors import InputError, NdooError
 from ndoo.timeutil import iso, to_db, utcnow
 from ndoo.uphold.cacheentry import check_cohort
@@ -55,6 +70,7 @@ class ApplyRequest:
     dry_run: bool = False
     manifest_path: Path | None = None
     notice_path: Path | None = None
+    organisation: str = "X26"
 
 
 @dataclass
@@ -144,9 +160,28 @@ def _precheck(request: ApplyRequest, engine: Engine) -> None:
                 raise InputError(f"{what} already exists; give --overwrite to replace it")
 
 
+def _not_applied(decision: Assessment) -> Resolved:
+    """Opt-outs do not apply: nothing is withheld, and the manifest records why."""
+    result = decision.result
+    return Resolved(
+        Lookup(np.empty(0, dtype=np.int64)),
+        {
+            "kind": NOT_APPLIED,
+            "justification": [reason.text for reason in result.reasons if reason.rule],
+            "cites": [
+                {"cite": reason.cite, "source": reason.source}
+                for reason in result.reasons
+                if reason.rule
+            ],
+        },
+    )
+
+
 def _resolve(
-    db: Database, engine: Engine, request: ApplyRequest, actor: str
+    db: Database, engine: Engine, request: ApplyRequest, actor: str, decision: Assessment
 ) -> tuple[Resolved, int | None]:
+    if decision.outcome == DO_NOT_APPLY:
+        return _not_applied(decision), None
     choice = request.source
     if choice.kind == "register":
         return from_register(db), None
@@ -257,6 +292,7 @@ def build_manifest(
     started: str,
     finished: str,
     row_order: str = "kept",
+    assessment: Assessment | None = None,
 ) -> dict[str, Any]:
     output = request.output.as_dict()
     if files:
@@ -287,6 +323,8 @@ def build_manifest(
             "rows_kept": counts.unmatched - dropped,
             "first_rows": counts.first_unmatched,
         },
+        "opt_outs": "not applied" if provenance.get("kind") == NOT_APPLIED else "applied",
+        "assessment": _assessment_summary(assessment),
         "source": provenance,
         "engine": engine,
         "row_order": row_order,
@@ -294,6 +332,19 @@ def build_manifest(
         "software": {"name": "ndoo", "version": __version__},
         "started_at": started,
         "finished_at": finished,
+    }
+
+
+def _assessment_summary(assessment: Assessment | None) -> dict[str, Any] | None:
+    if assessment is None:
+        return None
+    return {
+        "id": assessment.id,
+        "outcome": assessment.outcome,
+        "ruleset": assessment.result.ruleset,
+        "disclosure_version": assessment.disclosure_version,
+        "assessed_at": iso(assessment.assessed_at),
+        "assessed_by": assessment.assessed_by,
     }
 
 
@@ -367,9 +418,13 @@ def apply(
     """Apply opt-outs as ``request`` says; returns the release (see the module's steps)."""
     request = _settle_output(request)
     _precheck(request, engine)
+    decision = release_decision(db, request.disclosure, organisation=request.organisation)
+    if decision.outcome == DO_NOT_APPLY and request.unmatched == "stop":
+        # Nothing is matched, so rows without a valid number cannot stop the release.
+        request = replace(request, unmatched="keep")
     started = utcnow()
     release_id = new_release_id(started)
-    resolved, sent = _resolve(db, engine, request, actor)
+    resolved, sent = _resolve(db, engine, request, actor, decision)
     temporary = _temporary(request.output, release_id[-8:])
     spec = _speculate(engine, request, resolved, temporary)
     try:
@@ -411,6 +466,7 @@ def apply(
             actor=actor,
             started=iso(started),
             finished=iso(finished),
+            assessment=decision,
         )
 
     if request.dry_run:

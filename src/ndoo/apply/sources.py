@@ -34,6 +34,8 @@ from ndoo.uphold import cache, checking
 from ndoo.uphold.lists import from_numbers
 
 SOURCES = ("register", "cache", "mesh")
+#: The provenance kind of a release made when opt-outs do not apply to the disclosure.
+NOT_APPLIED = "not_applied"
 
 
 @dataclass(frozen=True)

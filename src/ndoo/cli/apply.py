@@ -93,7 +93,11 @@ def _summary(manifest: dict[str, Any], dry_run: bool) -> str:
             f"Rows without a valid NHS number: {unmatched['rows']:,} ({unmatched['decision']})."
         )
     source = manifest["source"]
-    lines.append(f"Opt-outs from: {source.get('kind')}.")
+    if manifest.get("opt_outs") == "not applied":
+        lines.append("Opt-outs do not apply to this disclosure; none were applied:")
+        lines += [f"  {reason}" for reason in source.get("justification", [])]
+    else:
+        lines.append(f"Opt-outs from: {source.get('kind')}.")
     return "\n".join(lines)
 
 
@@ -101,7 +105,12 @@ def _summary(manifest: dict[str, Any], dry_run: bool) -> str:
 @click.argument("input_", metavar="INPUT")
 @click.option("--nhs-number-column", "-c", "column", required=True, help="Column of NHS numbers.")
 @click.option("--out", "output", required=True, help="Output file, folder or database URL.")
-@click.option("--disclosure", required=True, help="Reference of the disclosure being released.")
+@click.option(
+    "--disclosure",
+    required=True,
+    help="Reference of the disclosure being released, as in the disclosure register; its "
+    "current scope assessment decides whether opt-outs apply.",
+)
 @click.option(
     "--source",
     type=click.Choice(SOURCES),
@@ -204,6 +213,7 @@ def run_command(
         dry_run=dry_run,
         manifest_path=manifest_path,
         notice_path=notice_path,
+        organisation=str(settings.organisation_code),
     )
     db = database(ctx)
     show = not as_json and sys.stderr.isatty()

@@ -8,8 +8,10 @@ from ndoo.cli.apply import apply_group
 from ndoo.cli.audit import audit_group
 from ndoo.cli.cache import cache_group
 from ndoo.cli.check import check_group
+from ndoo.cli.compliance import compliance_group
 from ndoo.cli.db import db_group
 from ndoo.cli.demo import demo_command
+from ndoo.cli.disclosures import disclosures_group
 from ndoo.cli.mesh import mesh_group
 from ndoo.cli.person import person_group
 from ndoo.cli.pos import pos_group
@@ -23,6 +25,8 @@ ALL: list[click.Command] = [
     person_group,
     check_group,
     cache_group,
+    disclosures_group,
+    compliance_group,
     apply_group,
     pos_group,
     mesh_group,

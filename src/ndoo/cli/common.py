@@ -12,9 +12,9 @@ from typing import Any, TypeVar, cast
 import click
 
 from ndoo.db import Database
-from ndoo.errors import NdooError, error_body
+from ndoo.errors import InputError, NdooError, error_body
 from ndoo.mesh.transport import Mailbox, MailboxConfig
-from ndoo.settings import Settings, load_settings
+from ndoo.settings import SETTINGS_BY_NAME, Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,9 +57,31 @@ def handle_errors(func: F) -> F:
     return cast(F, wrapper)
 
 
+def organisation_option(func: F) -> F:
+    """Adds ``--organisation``: the ODS code to work on instead of NDOO_ORGANISATION_CODE."""
+    return click.option(
+        "--organisation",
+        metavar="ODS",
+        help="ODS code of the organisation (default: NDOO_ORGANISATION_CODE).",
+    )(func)
+
+
+def organisation(ctx: click.Context, given: str | None) -> str:
+    """The organisation a command works on: ``--organisation``, else the setting."""
+    if given is None:
+        return str(get_settings(ctx).organisation_code)
+    try:
+        return str(SETTINGS_BY_NAME["organisation_code"].cast(given))
+    except ValueError as exc:
+        raise InputError(f"--organisation: {exc}", field="organisation") from None
+
+
 def database(ctx: click.Context) -> Database:
-    """The register database named by the settings."""
-    return Database.from_settings(get_settings(ctx))
+    """The register database named by the settings; its connections close when the
+    command ends."""
+    db = Database.from_settings(get_settings(ctx))
+    ctx.call_on_close(db.dispose)
+    return db
 
 
 def org_mailbox(ctx: click.Context) -> Mailbox:

@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from ndoo.cli.common import emit_json, get_settings, handle_errors, json_option
-from ndoo.demo import CheckDemo, DemoResult, run_apply_demo, run_check_demo, run_demo
+from ndoo.demo import (
+    CheckDemo,
+    DemoResult,
+    DisclosuresDemo,
+    run_apply_demo,
+    run_check_demo,
+    run_demo,
+    run_disclosures_demo,
+)
 from ndoo.localrun import LocalServices, local_services
 
 
@@ -37,8 +45,10 @@ def demo_command(
     holds people it is only summarised; --reset starts again. Then a MESH sandbox and
     the checking service start locally, a cohort of 20,000 registered people is sent
     from mailbox NDOO_MESH_MAILBOX to X26HC065, and the cleaned list is cached.
-    Finally the cached list is applied to a disclosure of those people's hospital
-    episodes (NDOO_HOME/demo-episodes.csv → demo-release.csv, with its manifest).
+    The demo organisation's record of processing is imported and each disclosure
+    assessed against the national data opt-out policy. Finally the cached list is
+    applied to the disclosure in scope, those people's hospital episodes
+    (NDOO_HOME/demo-episodes.csv → demo-release.csv, with its manifest).
 
     Example:
 
@@ -50,12 +60,21 @@ def demo_command(
         stay = sys.stdin.isatty() and not as_json
     with local_services(settings) as services:
         check = run_check_demo(settings, seed=seed)
+        disclosures = run_disclosures_demo(settings)
         released = run_apply_demo(settings, check.cohort_file, seed=seed)
         if as_json:
-            emit_json({**result.as_dict(), "check": check.as_dict(), "release": released.manifest})
+            emit_json(
+                {
+                    **result.as_dict(),
+                    "check": check.as_dict(),
+                    "disclosures": disclosures.as_dict(),
+                    "release": released.manifest,
+                }
+            )
             return
         _print_register(result)
         _print_check(check, services.started_sandbox)
+        _print_disclosures(disclosures)
         _print_release(released)
         if stay:
             _stay(services)
@@ -73,6 +92,24 @@ def _print_check(check: CheckDemo, started_sandbox: bool) -> None:
     click.echo(f"  may be used (cleaned list) {entry.kept_count:>12,}")
     click.echo(f"  removed for opt-outs       {entry.covered_count - entry.kept_count:>12,}")
     click.echo(f"  cached as cohort {entry.cohort!r}; `ndoo cache list` shows it")
+
+
+def _print_disclosures(demo: DisclosuresDemo) -> None:
+    click.echo("")
+    click.echo(
+        f"Disclosure register ({demo.imported.file}: {len(demo.imported.added)} added, "
+        f"{len(demo.imported.changed)} changed, {len(demo.imported.unchanged)} unchanged), "
+        "assessed against the national data opt-out policy:"
+    )
+    width = max(len(s.entry.reference) for s in demo.standings)
+    for standing in demo.standings:
+        click.echo(f"  {standing.entry.reference:<{width}}  {standing.state}")
+    click.echo("  `ndoo disclosures show REF` gives the reasons and the policy behind them")
+    compliance = demo.compliance
+    click.echo(
+        f"Compliance programme: {compliance.state}; the technical solution is "
+        f"{compliance.solution.verdict}; `ndoo compliance status` shows the steps"
+    )
 
 
 def _print_release(released: Any) -> None:

@@ -291,3 +291,106 @@ register_snapshot = Table(
     Column("numbers", LargeBinary, nullable=False),
     CheckConstraint("id = 1", name="one_row"),
 )
+
+
+DISCLOSURE_CHANGES = ("created", "updated", "imported", "answered")
+OUTCOMES = ("APPLY", "DO NOT APPLY", "MORE INFORMATION NEEDED")
+STEP_STATUSES = ("not_started", "in_progress", "done", "not_needed")
+OWNER_ROLES = (
+    "ig_lead",
+    "caldicott_guardian",
+    "siro",
+    "dpo",
+    "cio",
+    "ccio",
+    "chief_executive",
+    "board",
+)
+
+#: The organisation's register of disclosures: the current record of each (as JSON,
+#: the shape of :class:`ndoo.disclosures.record.Disclosure`), its version, and whether
+#: a change to a fact that bears on scope awaits a new assessment.
+disclosure = Table(
+    "disclosure",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organisation", String(12), nullable=False),
+    Column("reference", String(60), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("needs_assessment", Boolean, nullable=False),
+    Column("scope_changed_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    UniqueConstraint("organisation", "reference"),
+)
+
+#: Every version of every disclosure, never changed once written.
+disclosure_version = Table(
+    "disclosure_version",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("disclosure_id", Id, ForeignKey("disclosure.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("change", String(12), nullable=False),
+    Column("record", Text, nullable=False),
+    Column("changed", Text, nullable=False),
+    Column("scope_changed", Boolean, nullable=False),
+    CheckConstraint(_in("change", DISCLOSURE_CHANGES), name="change"),
+    UniqueConstraint("disclosure_id", "version"),
+)
+
+#: Every scope assessment: the disclosure version and rule-set version it used, the
+#: outcome, and the whole result (reasons, missing facts, contradictions) as JSON.
+assessment = Table(
+    "assessment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("disclosure_id", Id, ForeignKey("disclosure.id"), nullable=False),
+    Column("disclosure_version", Integer, nullable=False),
+    Column("ruleset", String(20), nullable=False),
+    Column("outcome", String(30), nullable=False),
+    Column("result", Text, nullable=False),
+    Column("assessed_at", DateTime, nullable=False),
+    Column("assessed_by", String(200), nullable=False),
+    CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+    Index(None, "disclosure_id", "id"),
+)
+
+#: The compliance programme: the five actions of the implementation guide, per
+#: organisation, with who owns each, its status, due date and evidence.
+compliance_step = Table(
+    "compliance_step",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organisation", String(12), nullable=False),
+    Column("action", Integer, nullable=False),
+    Column("owner_role", String(30), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("due_date", Date),
+    Column("evidence", Text, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    CheckConstraint("action BETWEEN 1 AND 5", name="action"),
+    CheckConstraint(_in("owner_role", OWNER_ROLES), name="owner_role"),
+    CheckConstraint(_in("status", STEP_STATUSES), name="status"),
+    UniqueConstraint("organisation", "action"),
+)
+
+#: Each declaration of compliance, with the picture it was made on (JSON).
+compliance_declaration = Table(
+    "compliance_declaration",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organisation", String(12), nullable=False),
+    Column("declared_on", Date, nullable=False),
+    Column("declared_at", DateTime, nullable=False),
+    Column("declared_by", String(200), nullable=False),
+    Column("technical_solution", String(20), nullable=False),
+    Column("summary", Text, nullable=False),
+    Index(None, "organisation", "declared_at"),
+)

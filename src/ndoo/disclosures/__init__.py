@@ -1,0 +1,1 @@
+"""The organisation's disclosures: the register, the scope rules and their assessments."""
