@@ -32,6 +32,11 @@ at the boundary with ``raise X from exc`` so callers only ever catch ndoo's own.
     │   ├── MeshAuthenticationFailed mailbox, password, shared key or certificate refused (403)
     │   ├── MeshMessageGone          the message does not exist or has expired (404, 410)
     │   └── MeshRecipientRejected    MESH refused the recipient or the message (417)
+    ├── AccessError                  the web service refuses the request
+    │   ├── LoginRequired            a staff page needs a signed-in member of staff
+    │   ├── AccessDenied             the member of staff's role does not allow it
+    │   ├── CsrfFailed               a form came without this session's token
+    │   └── RateLimited              too many requests from one client address
     └── CheckError                   the checking service's answer cannot be used
         ├── CheckRejected            the service rejected the request (invalid or empty file)
         ├── CheckResponseMismatch    the response holds numbers that were never sent
@@ -251,6 +256,26 @@ class MeshMessageGone(MeshError):
 
 class MeshRecipientRejected(MeshError):
     code = "mesh_recipient_rejected"
+
+
+class AccessError(NdooError):
+    code = "access"
+
+
+class LoginRequired(AccessError):
+    code = "login_required"
+
+
+class AccessDenied(AccessError):
+    code = "access_denied"
+
+
+class CsrfFailed(AccessError):
+    code = "csrf_failed"
+
+
+class RateLimited(AccessError):
+    code = "rate_limited"
 
 
 class CheckError(NdooError):

@@ -69,6 +69,13 @@ def _organisation_name(raw: str) -> str:
     return value
 
 
+def _notify_backend(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"outbox", "notify", "smtp"}:
+        raise ValueError("expected one of outbox, notify, smtp")
+    return value
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -330,6 +337,123 @@ SETTINGS: tuple[Setting, ...] = (
         example="spark://spark-master:7077",
     ),
     Setting(
+        "web_host",
+        lambda s: "127.0.0.1",
+        str,
+        "Address `ndoo serve` listens on.",
+        example="0.0.0.0",
+    ),
+    Setting(
+        "web_port",
+        lambda s: 8000,
+        _positive_int,
+        "Port `ndoo serve` listens on.",
+        example="8080",
+    ),
+    Setting(
+        "web_secure_cookies",
+        lambda s: False,
+        _bool,
+        "Mark session cookies Secure (sent over HTTPS only). Switch on behind HTTPS; off "
+        "for the local demo over plain HTTP.",
+        example="true",
+    ),
+    Setting(
+        "web_rate_limit",
+        lambda s: 30,
+        _positive_int,
+        "Requests a minute one client address may make to each step of the citizen "
+        "journey (details, codes, proxy applications); more are refused with 429.",
+        example="60",
+    ),
+    Setting(
+        "citizen_session_minutes",
+        lambda s: 20,
+        _positive_int,
+        "Minutes without use after which a citizen's session ends.",
+        example="15",
+    ),
+    Setting(
+        "staff_session_minutes",
+        lambda s: 30,
+        _positive_int,
+        "Minutes without use after which a member of staff is signed out.",
+        example="60",
+    ),
+    Setting(
+        "notify_backend",
+        lambda s: "outbox",
+        _notify_backend,
+        "How messages to citizens are sent: outbox (kept in the database and shown at "
+        "/outbox, for the demo), notify (GOV.UK Notify) or smtp (email only).",
+        example="notify",
+    ),
+    Setting(
+        "notify_api_key",
+        lambda s: Secret(""),
+        Secret,
+        "GOV.UK Notify API key, for notify_backend=notify.",
+        secret=True,
+        example="ndoo_live-0000…",
+    ),
+    Setting(
+        "notify_sms_template",
+        lambda s: "",
+        str,
+        "GOV.UK Notify template id for text messages (it receives ((body))).",
+        example="f33517ff-2a88-4f6e-b855-c550268ce08a",
+    ),
+    Setting(
+        "notify_email_template",
+        lambda s: "",
+        str,
+        "GOV.UK Notify template id for emails (it receives ((subject)) and ((body))).",
+        example="9a1b2c3d-0000-4000-8000-000000000000",
+    ),
+    Setting(
+        "smtp_host",
+        lambda s: "127.0.0.1",
+        str,
+        "SMTP server, for notify_backend=smtp.",
+        example="smtp.nhs.net",
+    ),
+    Setting(
+        "smtp_port",
+        lambda s: 25,
+        _positive_int,
+        "SMTP port.",
+        example="587",
+    ),
+    Setting(
+        "smtp_username",
+        lambda s: "",
+        str,
+        "SMTP username (empty: no login).",
+        example="ndoo@nhs.net",
+    ),
+    Setting(
+        "smtp_password",
+        lambda s: Secret(""),
+        Secret,
+        "SMTP password.",
+        secret=True,
+        example="…",
+    ),
+    Setting(
+        "smtp_sender",
+        lambda s: "no-reply@ndoo.invalid",
+        str,
+        "The From address of emails sent over SMTP.",
+        example="your.nhs.data.matters@nhs.net",
+    ),
+    Setting(
+        "smtp_starttls",
+        lambda s: False,
+        _bool,
+        "Use STARTTLS on the SMTP connection.",
+        example="true",
+    ),
+    Setting(
         "organisation_code",
         lambda s: "X26",
         _organisation_code,
@@ -351,6 +475,17 @@ SETTINGS: tuple[Setting, ...] = (
         "How far ahead (days) a planned in-scope disclosure makes the technical solution "
         "required (the implementation guide says within the next 3 to 4 months).",
         example="90",
+    ),
+    Setting(
+        "technical_solution_by_supplier",
+        lambda s: False,
+        _bool,
+        "The organisation's clinical system supplier applies national data opt-outs for "
+        "it: a GP practice on one of the principal GP systems, or an organisation using "
+        "TPP SystmOne's Strategic Reporting Extract. It then need not set up the technical "
+        "solution itself (action 3), but only while every in-scope disclosure is made from "
+        "that system; opt-outs must still be applied to each.",
+        example="true",
     ),
 )
 

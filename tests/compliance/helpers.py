@@ -14,11 +14,26 @@ EVIDENCE = {
 }
 
 
-def complete(db, *, skip_solution: bool = False, organisation: str = ORG, today=TODAY) -> None:
+def complete(
+    db,
+    *,
+    skip_solution: bool = False,
+    organisation: str = ORG,
+    today=TODAY,
+    by_supplier: bool = False,
+) -> None:
     """Mark every action done (action 3 not needed when ``skip_solution``)."""
     for action, evidence in EVIDENCE.items():
         if action == 3 and skip_solution:
-            update_step(db, organisation, 3, actor="ig-lead", status="not_needed", today=today)
+            update_step(
+                db,
+                organisation,
+                3,
+                actor="ig-lead",
+                status="not_needed",
+                today=today,
+                by_supplier=by_supplier,
+            )
         else:
             update_step(
                 db,

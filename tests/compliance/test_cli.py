@@ -22,11 +22,14 @@ def run(db, tmp_path):
         "NDOO_ACTOR": "cli-test",
         "NDOO_ORGANISATION_CODE": ORG,
         "NDOO_ORGANISATION_NAME": "Anytown Hospitals NHS Foundation Trust",
+        "NDOO_TECHNICAL_SOLUTION_BY_SUPPLIER": "false",
     }
     runner = CliRunner()
 
-    def invoke(*args: str):
-        return runner.invoke(cli, ["compliance", *args], env=env, catch_exceptions=False)
+    def invoke(*args: str, **extra: str):
+        return runner.invoke(
+            cli, ["compliance", *args], env={**env, **extra}, catch_exceptions=False
+        )
 
     return invoke
 
@@ -117,6 +120,34 @@ def test_declare_is_refused_naming_every_undone_step_then_accepted(run, add_disc
     body = json.loads(run("status", "--json").output)
     assert body["state"] == "declared"
     assert body["declaration"]["declared_by"] == "cli-test"
+
+
+def test_the_supplier_setting_lets_action_3_be_not_needed(run, add_disclosure, tmp_path):
+    add_disclosure("R-NOW")
+    supplier = {"NDOO_TECHNICAL_SOLUTION_BY_SUPPLIER": "true"}
+    refused = run("step", "3", "--status", "not_needed")
+    assert refused.exit_code == 1
+    assert "the technical solution is required" in refused.output
+
+    shown = run("status", **supplier)
+    assert (
+        "Technical solution: required; opt-outs applied by the clinical system supplier"
+        in shown.output
+    )
+    assert "by the supplier's system" in shown.output
+    for action, evidence in EVIDENCE.items():
+        if action == 3:
+            result = run("step", "3", "--status", "not_needed", **supplier)
+        else:
+            result = run("step", str(action), "--status", "done", "--evidence", evidence)
+        assert result.exit_code == 0, result.output
+    assert run("declare").exit_code == 1
+    declared = run("declare", **supplier)
+    assert declared.exit_code == 0, declared.output
+    assert "(technical solution required, opt-outs applied by the clinical" in declared.output
+    out = tmp_path / "docs"
+    assert run("documents", "--out", str(out), "--format", "md", **supplier).exit_code == 0
+    assert "clinical system supplier" in (out / "dpia.md").read_text(encoding="utf-8")
 
 
 def test_declare_refuses_a_date_in_the_past(run):

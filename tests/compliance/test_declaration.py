@@ -92,6 +92,24 @@ def test_not_needed_no_longer_holds_once_an_in_scope_disclosure_appears(db, add_
     assert refused.value.details["steps"] == [3]
 
 
+def test_with_a_supplier_applying_opt_outs_compliance_is_declared_without_action_3(
+    db, add_disclosure
+):
+    add_disclosure("R-NOW")
+    complete(db, skip_solution=True, by_supplier=True)
+    # Without the supplier, action 3 marked not needed still stands in the way.
+    with pytest.raises(DeclarationRefused) as refused:
+        declare_now(db)
+    assert refused.value.details["steps"] == [3]
+
+    declared = declare_now(db, by_supplier=True)
+    assert declared.technical_solution == "required"
+    solution = latest(db, ORG).summary["technical_solution"]
+    assert (solution["by_supplier"], solution["must_set_up"]) == (True, False)
+    (entry,) = audit.entries(db, action="compliance.declare")
+    assert entry.detail["by_supplier"] is True
+
+
 def test_a_compliance_date_in_the_past_is_refused(db):
     complete(db)
     with pytest.raises(InputError, match="in the past"):

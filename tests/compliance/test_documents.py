@@ -83,6 +83,22 @@ def test_the_privacy_notice_declares_compliance_only_once_declared(db, add_discl
     assert "15 January 2026" in after["staff-communication"].markdown
 
 
+def test_the_dpia_and_sop_name_a_supplier_applying_opt_outs(db, add_disclosure):
+    add_disclosure("R-NOW")
+    plain = {d.name: d.markdown for d in documents(db, ORG, name=NAME, today=TODAY)}
+    assert "supplier" not in plain["dpia"] and "supplier" not in plain["sop"]
+    found = {
+        d.name: d.markdown for d in documents(db, ORG, name=NAME, today=TODAY, by_supplier=True)
+    }
+    dpia = found["dpia"]
+    assert "R-NOW" in dpia
+    assert "clinical system supplier applies national data opt-outs" in dpia
+    assert "must still be applied to every in-scope disclosure, by the supplier's system" in dpia
+    assert "making any in-scope disclosure from another system" in " ".join(dpia.split())
+    assert "Disclosures from other systems" in found["sop"]
+    assert "If opt-outs newly apply" not in found["sop"]
+
+
 def test_markup_in_the_register_cannot_reach_the_html(db, add_disclosure, tmp_path):
     add_disclosure("R-X", title=TRICKY, recipient="<b>Evil</b> | Corp")
     written = write(db, tmp_path)

@@ -99,6 +99,16 @@ def test_action_3_cannot_be_not_needed_when_an_in_scope_flow_starts_within_the_h
     assert change(db, 3, status="not_needed", horizon_days=30).status == "not_needed"
 
 
+def test_action_3_can_be_not_needed_while_a_supplier_applies_opt_outs(db, add_disclosure):
+    # A GP practice on a principal GP system, or an organisation using TPP SystmOne's
+    # Strategic Reporting Extract: opt-outs still apply, but the supplier's system applies them.
+    add_disclosure("R-NOW")
+    with pytest.raises(RuleViolation, match="technical solution is required"):
+        change(db, 3, status="not_needed")
+    assert change(db, 3, status="not_needed", by_supplier=True).status == "not_needed"
+    assert steps(db, ORG)[2].status == "not_needed"
+
+
 def test_action_3_can_be_not_needed_while_the_solution_is_optional(db, add_disclosure):
     add_disclosure("R-CONSENT", "do_not_apply")
     assert change(db, 3, status="not_needed").status == "not_needed"

@@ -96,6 +96,30 @@ def test_a_change_in_scope_after_an_apply_assessment_leaves_the_scope_unknown(db
     ]
 
 
+def test_a_supplier_applying_opt_outs_keeps_the_verdict_but_not_the_set_up(db, add_disclosure):
+    add_disclosure("R-NOW")
+    add_disclosure("R-LATER", start=days(300))
+    without = verdict(db)
+    assert (without.required, without.must_set_up, without.by_supplier) == (True, True, False)
+    found = technical_solution(db, ORG, today=TODAY, by_supplier=True)
+    assert found.verdict == REQUIRED and found.required
+    assert found.by_supplier and not found.must_set_up
+    assert [item.reference for item in found.in_scope_now] == ["R-NOW"]
+    supplier = [r for r in found.reasons if "clinical system supplier" in r]
+    assert supplier and "by the supplier's system" in supplier[0]
+    assert any("R-LATER" in r and "by the supplier's system" in r for r in found.reasons)
+    assert "must still be applied to every in-scope disclosure" in found.obligation
+    assert "making any in-scope disclosure from another system" in found.obligation
+    body = found.as_dict()
+    assert (body["verdict"], body["by_supplier"], body["must_set_up"]) == ("required", True, False)
+
+
+def test_a_supplier_applying_opt_outs_is_named_when_the_solution_is_optional(db):
+    found = technical_solution(db, ORG, today=TODAY, by_supplier=True)
+    assert found.verdict == OPTIONAL and not found.must_set_up
+    assert "from another system" in found.obligation
+
+
 def test_the_verdict_is_json_ready(db, add_disclosure):
     add_disclosure("R-NOW")
     body = verdict(db).as_dict()

@@ -84,6 +84,26 @@ def test_an_unassessed_disclosure_blocks_ready_to_declare(db, add_disclosure):
     assert any(a.action == 3 and "now required" in a.text for a in found.next_actions)
 
 
+def test_a_supplier_applying_opt_outs_is_stated_in_the_picture(db, add_disclosure):
+    add_disclosure("R-NOW")
+    update_step(db, ORG, 1, actor="ig", status="in_progress", today=TODAY)
+    found = status(db, ORG, TODAY, by_supplier=True)
+    assert found.solution.verdict == "required" and not found.solution.must_set_up
+    assert "by the supplier's system" in found.solution.obligation
+    (hint,) = [a for a in found.next_actions if a.action == 3]
+    assert "can be marked not needed" in hint.text
+    assert "clinical system supplier" in hint.text and "from another system" in hint.text
+    assert not any(a.text.startswith("Start action 3") for a in found.next_actions)
+    assert found.as_dict()["technical_solution"]["by_supplier"] is True
+
+    complete(db, skip_solution=True, by_supplier=True)
+    assert status(db, ORG, TODAY, by_supplier=True).state == "ready to declare"
+    # Without the supplier, action 3 cannot stay not needed.
+    without = status(db, ORG, TODAY)
+    assert without.state == "in progress"
+    assert any(a.action == 3 and "now required" in a.text for a in without.next_actions)
+
+
 def test_an_in_scope_flow_beyond_the_horizon_asks_for_the_solution_before_it_starts(
     db, add_disclosure
 ):

@@ -356,6 +356,30 @@ def test_an_empty_cell_clears_a_value(db: Database, tmp_path: Path) -> None:
     assert register(db)["RES-001"].disclosure.owner is None
 
 
+def test_disclosures_left_out_of_the_file_are_named_and_kept(db: Database, tmp_path: Path) -> None:
+    import_file(db, MESSY)  # RES-001, DC-002, AUD-003
+    other = write(
+        tmp_path, "Reference,Title,Recipient organisation\nX-9,Audit,HQIP\n", name="x.csv"
+    )
+    import_file(db, other, organisation="RX2")  # another organisation's is not named
+    path = write(
+        tmp_path,
+        "Reference,Title,Recipient organisation\nDC-002,Discharge summaries,Care home\n",
+    )
+
+    result = import_file(db, path)
+
+    assert result.not_in_file == ("AUD-003", "RES-001")
+    assert result.as_dict()["not_in_file"] == ["AUD-003", "RES-001"]
+    lines = result.describe().split("\n")
+    assert "In the register but not in this file: AUD-003, RES-001." in lines
+    # Nothing is removed, and a file listing every disclosure names none.
+    assert set(register(db)) == {"RES-001", "DC-002", "AUD-003"}
+    again = import_file(db, MESSY)
+    assert again.not_in_file == ()
+    assert "not in this file" not in again.describe()
+
+
 # ---------------------------------------------------------------------------
 # Contradictions are reported, not refused
 

@@ -16,7 +16,9 @@ from ndoo.cli.mesh import mesh_group
 from ndoo.cli.person import person_group
 from ndoo.cli.pos import pos_group
 from ndoo.cli.register import register_group
+from ndoo.cli.serve import serve_command
 from ndoo.cli.settings import settings_command
+from ndoo.cli.staff import staff_group
 from ndoo.cli.synth import synth
 
 ALL: list[click.Command] = [
@@ -28,6 +30,8 @@ ALL: list[click.Command] = [
     disclosures_group,
     compliance_group,
     apply_group,
+    serve_command,
+    staff_group,
     pos_group,
     mesh_group,
     audit_group,

@@ -36,6 +36,10 @@ def _horizon(ctx: click.Context) -> int:
     return int(get_settings(ctx).planning_horizon_days)
 
 
+def _by_supplier(ctx: click.Context) -> bool:
+    return bool(get_settings(ctx).technical_solution_by_supplier)
+
+
 def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -73,7 +77,10 @@ def status_command(ctx: click.Context, organisation: str | None, as_json: bool) 
         ndoo compliance status --json
     """
     found = status(
-        database(ctx), common.organisation(ctx, organisation), horizon_days=_horizon(ctx)
+        database(ctx),
+        common.organisation(ctx, organisation),
+        horizon_days=_horizon(ctx),
+        by_supplier=_by_supplier(ctx),
     )
     if as_json:
         emit_json(found.as_dict())
@@ -134,6 +141,7 @@ def step_command(
             due=_date(due, "--due") if due is not None else None,
             evidence=evidence,
             horizon_days=_horizon(ctx),
+            by_supplier=_by_supplier(ctx),
         )
     if as_json:
         emit_json(step.as_dict())
@@ -168,13 +176,19 @@ def declare_command(
         actor=actor(ctx),
         on=_date(on, "--on") if on is not None else today_utc(),
         horizon_days=_horizon(ctx),
+        by_supplier=_by_supplier(ctx),
     )
     if as_json:
         emit_json(declared.as_dict())
         return
+    supplier = (
+        ", opt-outs applied by the clinical system supplier"
+        if declared.summary["technical_solution"].get("by_supplier")
+        else ""
+    )
     click.echo(
         f"declared: {org} complies with the national data opt-out policy from "
-        f"{declared.declared_on} (technical solution {declared.technical_solution}); "
+        f"{declared.declared_on} (technical solution {declared.technical_solution}{supplier}); "
         "update the privacy notice (ndoo compliance documents)"
     )
 
@@ -224,6 +238,7 @@ def documents_command(
         name=name or str(get_settings(ctx).organisation_name),
         formats=formats or docs.FORMATS,
         horizon_days=_horizon(ctx),
+        by_supplier=_by_supplier(ctx),
     )
     if as_json:
         emit_json({"written": [str(path) for path in written]})
@@ -249,7 +264,8 @@ def _step_lines(step: Step, *, details: bool = False) -> list[str]:
 
 def _solution_lines(solution: TechnicalSolution) -> list[str]:
     provisional = " (provisional)" if solution.provisional else ""
-    lines = [f"Technical solution: {solution.verdict}{provisional}"]
+    supplier = "; opt-outs applied by the clinical system supplier" if solution.by_supplier else ""
+    lines = [f"Technical solution: {solution.verdict}{provisional}{supplier}"]
     lines += [f"  - {reason}" for reason in solution.reasons]
     lines.append(f"  {solution.obligation}")
     return lines

@@ -5,7 +5,8 @@ policy from a date.  It is refused (:class:`~ndoo.errors.DeclarationRefused`) wh
 anything stands in the way (:func:`blockers`), and the refusal names every one:
 
 - a step of the programme that is not done (action 3 may instead be not needed, but only
-  while the technical solution is optional);
+  while the organisation need not set up the technical solution itself: it is optional,
+  or the organisation's clinical system supplier applies opt-outs for it);
 - a disclosure running at any time from today to the compliance date with no current,
   decided assessment;
 - a disclosure in breach of an earlier declaration.
@@ -143,7 +144,7 @@ def blockers(
         if step.status == DONE:
             continue
         if step.status == NOT_NEEDED and step.action == TECHNICAL_SOLUTION_ACTION:
-            if solution.required:
+            if solution.must_set_up:
                 found.append(
                     Blocker(
                         f"{where} is marked not needed, but the technical solution is now "
@@ -188,10 +189,13 @@ def declare(
     on: date,
     today: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> Declaration:
     """Declare ``organisation`` compliant from ``on`` (today or later), or refuse saying why.
 
-    Written with an audit entry ``compliance.declare``.
+    ``by_supplier`` says the organisation's clinical system supplier applies opt-outs
+    for it, so action 3 may be not needed though the solution is required.  Written with
+    an audit entry ``compliance.declare``.
     """
     organisation = check_organisation(organisation)
     today = today or today_utc()
@@ -204,7 +208,9 @@ def declare(
     with db.write() as conn:
         current = steps_in(conn, organisation, lock=True)
         standings = standings_in(conn, organisation)
-        solution = decide(standings, today=today, horizon_days=horizon_days)
+        solution = decide(
+            standings, today=today, horizon_days=horizon_days, by_supplier=by_supplier
+        )
         previous = latest_in(conn, organisation)
         found = blockers(current, solution, standings, today=today, on=on, previous=previous)
         if found:
@@ -235,6 +241,7 @@ def declare(
             organisation=organisation,
             declared_on=on.isoformat(),
             technical_solution=solution.verdict,
+            by_supplier=solution.by_supplier,
             disclosures=summary["counts"]["disclosures"],
             in_scope=summary["counts"]["in_scope"],
         )

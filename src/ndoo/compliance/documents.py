@@ -9,6 +9,10 @@ Five kinds of document come from the Jinja2 templates in ``ndoo/data/documents/`
 - ``recipient-notice-<recipient>``: one per recipient of a disclosure assessed APPLY,
   saying which of its disclosures will have opt-outs applied.
 
+When the organisation's clinical system supplier applies opt-outs for it
+(``by_supplier``), the DPIA and the SOP say so, and that the technical solution must be
+set up before any in-scope disclosure is made from another system.
+
 Each is written as Markdown and as a small HTML page (markdown-it-py).  Every value from
 the register is escaped for Markdown before it enters a document (:func:`md_escape`), and
 markdown-it-py is set not to pass raw HTML through, so text such as a disclosure's title
@@ -174,6 +178,7 @@ def documents(
     name: str,
     today: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> list[Document]:
     """Every compliance document of ``organisation`` (called ``name``), as Markdown."""
     organisation = check_organisation(organisation)
@@ -182,7 +187,7 @@ def documents(
         steps = steps_in(conn, organisation)
         standings = standings_in(conn, organisation)
         declaration = latest_in(conn, organisation)
-    solution = decide(standings, today=today, horizon_days=horizon_days)
+    solution = decide(standings, today=today, horizon_days=horizon_days, by_supplier=by_supplier)
     context = _context(organisation, name, today, steps, standings, declaration, solution)
     env = _markdown_env()
     made = [
@@ -219,6 +224,7 @@ def write_documents(
     formats: Sequence[str] = FORMATS,
     today: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> list[Path]:
     """Write every document into ``out_dir`` in each of ``formats``; the paths written."""
     wanted = tuple(dict.fromkeys(formats))
@@ -235,7 +241,10 @@ def write_documents(
     except OSError as exc:
         raise InputError(f"cannot create the folder {folder}: {exc.strerror}") from exc
     written: list[Path] = []
-    for document in documents(db, organisation, name=name, today=today, horizon_days=horizon_days):
+    made = documents(
+        db, organisation, name=name, today=today, horizon_days=horizon_days, by_supplier=by_supplier
+    )
+    for document in made:
         for fmt in wanted:
             text = document.markdown if fmt == "md" else to_html(document, organisation_name=name)
             path = folder / f"{document.name}.{fmt}"

@@ -9,7 +9,9 @@ Two rules hold on every change (:func:`update_step`):
 
 - a step is marked done only with evidence, given now or recorded before;
 - only action 3 (set up the technical solution) may be marked not needed, and only while
-  the register shows the technical solution is optional (:mod:`ndoo.compliance.solution`).
+  the organisation need not set it up itself: the register shows the technical solution
+  is optional, or the organisation's clinical system supplier applies opt-outs for it
+  (:attr:`~ndoo.compliance.solution.TechnicalSolution.must_set_up`).
 """
 
 from __future__ import annotations
@@ -91,8 +93,9 @@ ACTIONS: tuple[Action, ...] = (
             "It is required if a current disclosure is in scope, or one will be very soon",
             "It is optional if none is in scope now and none is likely within the next 3 to "
             "4 months; compliance can then be declared without it",
-            "GP practices whose principal clinical system applies opt-outs need not set it "
-            "up themselves, unless other IT systems create disclosures",
+            "GP practices on the principal GP systems, and organisations using TPP "
+            "SystmOne's Strategic Reporting Extract, need not set it up themselves: the "
+            "supplier's system applies opt-outs, unless other IT systems create disclosures",
             "Record the decision and who agreed it",
         ),
         "siro",
@@ -236,13 +239,16 @@ def update_step(
     evidence: str | None = None,
     today: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> Step:
     """Change a step; what is not given stays as it was.
 
     Marking a step done needs evidence (given now or recorded before).  Only action 3
-    may be marked not needed, and only while the technical solution is optional as of
-    ``today`` with the planning horizon ``horizon_days``.  A change is written with an
-    audit entry ``compliance.step``; a call that changes nothing writes nothing.
+    may be marked not needed, and only while the organisation need not set up the
+    technical solution itself as of ``today`` with the planning horizon
+    ``horizon_days``: the solution is optional, or ``by_supplier`` (its clinical system
+    supplier applies opt-outs for it).  A change is written with an audit entry
+    ``compliance.step``; a call that changes nothing writes nothing.
     """
     organisation = check_organisation(organisation)
     _action(action)
@@ -275,7 +281,13 @@ def update_step(
         if not changed:
             return before
         _check_rules(
-            conn, organisation, after, "status" in changed, today or today_utc(), horizon_days
+            conn,
+            organisation,
+            after,
+            "status" in changed,
+            today or today_utc(),
+            horizon_days,
+            by_supplier,
         )
         now = utcnow()
         values: dict[str, Any] = {
@@ -319,6 +331,7 @@ def _check_rules(
     status_changed: bool,
     today: date,
     horizon_days: int,
+    by_supplier: bool,
 ) -> None:
     if step.status == DONE and not step.evidence:
         spec = _action(step.action)
@@ -334,8 +347,10 @@ def _check_rules(
             f"only action {TECHNICAL_SOLUTION_ACTION} (set up the technical solution) can be "
             f"marked not needed; action {step.action} ({step.title}) is needed for compliance"
         )
-    solution = technical_solution_in(conn, organisation, today=today, horizon_days=horizon_days)
-    if solution.required:
+    solution = technical_solution_in(
+        conn, organisation, today=today, horizon_days=horizon_days, by_supplier=by_supplier
+    )
+    if solution.must_set_up:
         raise RuleViolation(
             "the technical solution is required, so action 3 cannot be marked not needed: "
             + " ".join(solution.reasons),

@@ -13,6 +13,14 @@ starts within the planning horizon (the ``planning_horizon_days`` setting).  A
 disclosure running now or starting within the horizon whose scope is not settled (not
 assessed, more information needed, changed or assessed under older rules) makes the
 verdict *provisional*.  Disclosures that have ended are ignored.
+
+The guide also says that GP practices on the principal GP systems, and organisations
+using TPP SystmOne's Strategic Reporting Extract, need not set the solution up
+themselves, because the supplier's system applies opt-outs for them, unless other IT
+systems create their disclosures (the ``technical_solution_by_supplier`` setting,
+``by_supplier`` here).  The verdict does not change: opt-outs must be applied either
+way.  What changes is who applies them (:attr:`TechnicalSolution.must_set_up`): the
+supplier's system, for as long as every in-scope disclosure is made from it.
 """
 
 from __future__ import annotations
@@ -53,6 +61,13 @@ OBLIGATION_OPTIONAL = (
     "be ready to set it up at any time: before any new or changed disclosure in scope of "
     "the national data opt-out, follow actions 3 and 4 so that opt-outs are applied before "
     "the data is disclosed."
+)
+OBLIGATION_SUPPLIER = (
+    "The organisation's clinical system supplier applies national data opt-outs for it, so "
+    "it need not set up the technical solution itself; but national data opt-outs must "
+    "still be applied to every in-scope disclosure, by the supplier's system, before its "
+    "data is disclosed. Before making any in-scope disclosure from another system, the "
+    "organisation must set up the technical solution itself (actions 3 and 4)."
 )
 
 
@@ -103,7 +118,8 @@ class TechnicalSolution:
     APPLY and start within the horizon; ``in_scope_later`` are assessed APPLY and start
     after it (they do not make the solution required yet, but it must be ready before
     they start); ``unknown`` run now or start within the horizon with no current,
-    decided assessment.
+    decided assessment.  ``by_supplier`` says the organisation's clinical system supplier
+    applies opt-outs for it.
     """
 
     verdict: str
@@ -115,10 +131,21 @@ class TechnicalSolution:
     in_scope_soon: tuple[Listed, ...] = ()
     in_scope_later: tuple[Listed, ...] = ()
     unknown: tuple[Listed, ...] = ()
+    by_supplier: bool = False
 
     @property
     def required(self) -> bool:
+        """Whether the verdict is required: an in-scope disclosure runs now or starts soon."""
         return self.verdict == REQUIRED
+
+    @property
+    def must_set_up(self) -> bool:
+        """Whether the organisation must set up the technical solution itself (action 3).
+
+        It must when the solution is required and no clinical system supplier applies
+        opt-outs for it.
+        """
+        return self.required and not self.by_supplier
 
     @property
     def provisional(self) -> bool:
@@ -135,6 +162,8 @@ class TechnicalSolution:
         return {
             "verdict": self.verdict,
             "provisional": self.provisional,
+            "by_supplier": self.by_supplier,
+            "must_set_up": self.must_set_up,
             "as_of": self.as_of.isoformat(),
             "horizon_days": self.horizon_days,
             "reasons": list(self.reasons),
@@ -147,9 +176,17 @@ class TechnicalSolution:
 
 
 def decide(
-    standings: Iterable[Standing], *, today: date, horizon_days: int = DEFAULT_HORIZON_DAYS
+    standings: Iterable[Standing],
+    *,
+    today: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> TechnicalSolution:
-    """The verdict for these disclosures' standings, as of ``today``."""
+    """The verdict for these disclosures' standings, as of ``today``.
+
+    ``by_supplier`` says the organisation's clinical system supplier applies opt-outs
+    for it (the ``technical_solution_by_supplier`` setting).
+    """
     if horizon_days <= 0:
         raise ValueError("the planning horizon is a whole number of days above 0")
     horizon_end = today + timedelta(days=horizon_days)
@@ -175,8 +212,11 @@ def decide(
         elif not standing.decided and (running or starts_soon):
             unknown.append(item)
     verdict = REQUIRED if now or soon else OPTIONAL
-    reasons = _reasons(now, soon, later, unknown, horizon_days)
-    obligation = OBLIGATION_REQUIRED if verdict == REQUIRED else OBLIGATION_OPTIONAL
+    reasons = _reasons(now, soon, later, unknown, horizon_days, by_supplier)
+    if by_supplier:
+        obligation = OBLIGATION_SUPPLIER
+    else:
+        obligation = OBLIGATION_REQUIRED if verdict == REQUIRED else OBLIGATION_OPTIONAL
     return TechnicalSolution(
         verdict,
         today,
@@ -187,6 +227,7 @@ def decide(
         tuple(soon),
         tuple(later),
         tuple(unknown),
+        by_supplier,
     )
 
 
@@ -196,12 +237,14 @@ def technical_solution_in(
     *,
     today: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> TechnicalSolution:
     """The verdict for ``organisation``'s register, read inside the caller's transaction."""
     return decide(
         standings_in(conn, organisation),
         today=today or today_utc(),
         horizon_days=horizon_days,
+        by_supplier=by_supplier,
     )
 
 
@@ -211,10 +254,13 @@ def technical_solution(
     *,
     today: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> TechnicalSolution:
     """Whether ``organisation`` must set up the technical solution, and why."""
     with db.read() as conn:
-        return technical_solution_in(conn, organisation, today=today, horizon_days=horizon_days)
+        return technical_solution_in(
+            conn, organisation, today=today, horizon_days=horizon_days, by_supplier=by_supplier
+        )
 
 
 def standings_in(conn: Connection, organisation: str) -> list[Standing]:
@@ -236,6 +282,7 @@ def _reasons(
     later: list[Listed],
     unknown: list[Listed],
     horizon_days: int,
+    by_supplier: bool,
 ) -> list[str]:
     reasons: list[str] = []
     if now:
@@ -255,11 +302,23 @@ def _reasons(
             "No disclosure running now is in scope of the national data opt-out, and none "
             f"assessed in scope starts within the next {horizon_days} days."
         )
+    if by_supplier:
+        reasons.append(
+            "The organisation's clinical system supplier applies national data opt-outs for "
+            "it, so it need not set up the technical solution itself while every in-scope "
+            "disclosure is made from that system; opt-outs must still be applied to each "
+            "in-scope disclosure, by the supplier's system."
+        )
     if later:
         starts = ", ".join(f"{item.reference} (starts {item.start_date})" for item in later)
+        ready = (
+            "opt-outs must be applied to them by the supplier's system, or, if they are made "
+            "from another system, the technical solution set up before then"
+            if by_supplier
+            else "the technical solution must be in place before then"
+        )
         reasons.append(
-            f"Assessed APPLY but starting after the next {horizon_days} days: {starts}; "
-            "the technical solution must be in place before then."
+            f"Assessed APPLY but starting after the next {horizon_days} days: {starts}; {ready}."
         )
     if unknown:
         listed = ", ".join(f"{item.reference} ({item.state})" for item in unknown)

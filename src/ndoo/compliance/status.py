@@ -113,15 +113,20 @@ def status(
     today: date | None = None,
     *,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    by_supplier: bool = False,
 ) -> ComplianceStatus:
-    """The whole picture of ``organisation``'s compliance as of ``today``."""
+    """The whole picture of ``organisation``'s compliance as of ``today``.
+
+    ``by_supplier`` says the organisation's clinical system supplier applies opt-outs
+    for it (the ``technical_solution_by_supplier`` setting).
+    """
     organisation = check_organisation(organisation)
     today = today or today_utc()
     with db.read() as conn:
         steps = steps_in(conn, organisation)
         standings = standings_in(conn, organisation)
         declaration = latest_in(conn, organisation)
-    solution = decide(standings, today=today, horizon_days=horizon_days)
+    solution = decide(standings, today=today, horizon_days=horizon_days, by_supplier=by_supplier)
     found = breaches(standings, declaration)
     in_the_way = blockers(steps, solution, standings, today=today, on=today, previous=declaration)
     if declaration is not None:
@@ -181,7 +186,7 @@ def _next_actions(
             )
         )
     solution_step = steps[TECHNICAL_SOLUTION_ACTION - 1]
-    if solution.required and solution_step.status == NOT_NEEDED:
+    if solution.must_set_up and solution_step.status == NOT_NEEDED:
         actions.append(
             NextAction(
                 "Set up the technical solution (action 3) and update the procedures "
@@ -191,7 +196,24 @@ def _next_actions(
                 tuple(item.reference for item in solution.in_scope_now + solution.in_scope_soon),
             )
         )
-    if solution.in_scope_later and not solution.required and solution_step.status != DONE:
+    if solution.by_supplier and not solution_step.settled:
+        actions.append(
+            NextAction(
+                "Action 3 (Set up the technical solution) can be marked not needed "
+                "(ndoo compliance step 3 --status not_needed): the organisation's clinical "
+                "system supplier applies national data opt-outs for it. Opt-outs must still "
+                "be applied to every in-scope disclosure, by the supplier's system; set the "
+                "technical solution up before making any in-scope disclosure from another "
+                "system.",
+                TECHNICAL_SOLUTION_ACTION,
+            )
+        )
+    if (
+        solution.in_scope_later
+        and not solution.required
+        and not solution.by_supplier
+        and solution_step.status != DONE
+    ):
         first = solution.in_scope_later[0]
         actions.append(
             NextAction(
@@ -212,6 +234,9 @@ def _next_actions(
             )
     if declaration is None:
         unsettled = [step for step in steps if not step.settled]
+        # With a supplier applying opt-outs, action 3 is already named above.
+        if solution.by_supplier:
+            unsettled = [item for item in unsettled if item.action != TECHNICAL_SOLUTION_ACTION]
         if unsettled and not unsettled[0].overdue(today):
             step = unsettled[0]
             verb = "Start" if step.status == NOT_STARTED else "Complete"

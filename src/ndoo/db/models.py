@@ -394,3 +394,128 @@ compliance_declaration = Table(
     Column("summary", Text, nullable=False),
     Index(None, "organisation", "declared_at"),
 )
+
+
+STAFF_ROLES = ("agent", "proxy_reviewer", "ig_lead", "analyst", "administrator")
+PROXY_ROLES = ("GUARDIAN", "POA", "COURTDEP")
+PROXY_STATUSES = ("pending", "approved", "rejected")
+CODE_STATUSES = ("open", "used", "dead")
+MESSAGE_CHANNELS = ("sms", "email")
+
+#: The demographics held for the population, standing in for the national demographics
+#: service (PDS): what a person's details are matched against, and the mobile number or
+#: email address a one-time code may be sent to.
+demographics = Table(
+    "demographics",
+    metadata,
+    Column("nhs_number", String(10), ForeignKey("person.nhs_number"), primary_key=True),
+    Column("given_name", String(60), nullable=False),
+    Column("family_name", String(60), nullable=False),
+    Column("postcode", String(8), nullable=False),
+    Column("mobile", String(20)),
+    Column("email", String(200)),
+    Index(None, "postcode"),
+)
+
+#: One-time codes sent to verify a citizen: only a hash of the code is kept.
+one_time_code = Table(
+    "one_time_code",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("journey", String(64), nullable=False),
+    Column("nhs_number", String(10), ForeignKey("person.nhs_number"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("channel", String(5), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("status", String(5), nullable=False),
+    CheckConstraint(_in("channel", MESSAGE_CHANNELS), name="channel"),
+    CheckConstraint(_in("status", CODE_STATUSES), name="status"),
+    Index(None, "nhs_number", "created_at"),
+    Index(None, "journey"),
+)
+
+#: The local outbox: messages the demo "sends", shown on a page so a new user can finish
+#: the journey.  Production uses GOV.UK Notify or SMTP instead.
+outbox_message = Table(
+    "outbox_message",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("channel", String(5), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("subject", String(200)),
+    Column("body", Text, nullable=False),
+    Column("reference", String(60)),
+    CheckConstraint(_in("channel", MESSAGE_CHANNELS), name="channel"),
+    Index(None, "created_at"),
+)
+
+#: Staff of the service and of organisations, with one role each.
+staff_account = Table(
+    "staff_account",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", DateTime),
+    CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+)
+
+#: Web sessions, server side: the browser holds only a random token, this table its
+#: SHA-256, the session's data and its CSRF token.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("staff_id", Id, ForeignKey("staff_account.id")),
+    Column("data", Text, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    CheckConstraint("kind IN ('citizen', 'staff')", name="kind"),
+    Index(None, "expires_at"),
+)
+
+#: Applications by a proxy (a parent or guardian of a child under 13, an attorney or a
+#: court-appointed deputy) to set a person's choice; nothing changes until staff approve.
+#: The person's details are kept as given, with whether they matched a demographic
+#: record: an application is received the same way either way, so the form cannot be
+#: used to learn whether a person exists.
+proxy_application = Table(
+    "proxy_application",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(20), nullable=False, unique=True),
+    Column("nhs_number", String(10), nullable=False),
+    Column("given_name", String(60), nullable=False),
+    Column("family_name", String(60), nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("postcode", String(8), nullable=False),
+    Column("matched", Boolean, nullable=False),
+    Column("proxy_name", String(200), nullable=False),
+    Column("proxy_role", String(10), nullable=False),
+    Column("proxy_email", String(200)),
+    Column("proxy_phone", String(20)),
+    Column("evidence_reference", String(200), nullable=False),
+    Column("requested_state", String(3), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("reviewed_by", String(200)),
+    Column("reviewed_at", DateTime),
+    Column("review_note", Text),
+    Column("choice_event_id", Id, ForeignKey("choice_event.id")),
+    CheckConstraint(_in("proxy_role", PROXY_ROLES), name="proxy_role"),
+    CheckConstraint(_in("requested_state", STATES), name="requested_state"),
+    CheckConstraint(_in("status", PROXY_STATUSES), name="status"),
+    Index(None, "status", "submitted_at"),
+)

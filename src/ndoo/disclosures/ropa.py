@@ -89,7 +89,12 @@ class Contradicted:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did: references added, changed and unchanged, in file order."""
+    """What an import did: references added, changed and unchanged, in file order.
+
+    ``not_in_file`` names, sorted, the disclosures the register holds that the file does
+    not list; an import never removes them, but whoever keeps the spreadsheet as the
+    master copy needs to know.
+    """
 
     file: str
     rows: int
@@ -98,6 +103,7 @@ class ImportResult:
     unchanged: tuple[str, ...] = ()
     ignored_columns: tuple[str, ...] = ()
     contradictions: tuple[Contradicted, ...] = ()
+    not_in_file: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +114,7 @@ class ImportResult:
             "unchanged": list(self.unchanged),
             "ignored_columns": list(self.ignored_columns),
             "contradictions": [c.as_dict() for c in self.contradictions],
+            "not_in_file": list(self.not_in_file),
         }
 
     def describe(self) -> str:
@@ -119,6 +126,8 @@ class ImportResult:
         ]
         if self.changed:
             lines.append(f"Changed: {', '.join(self.changed)}.")
+        if self.not_in_file:
+            lines.append(f"In the register but not in this file: {', '.join(self.not_in_file)}.")
         for column in self.ignored_columns:
             lines.append(f"Column {column!r} was not used.")
         for item in self.contradictions:
@@ -181,6 +190,7 @@ def import_csv(
         for line, d in parsed
         for c in contradictions(d)
     )
+    listed = {d.reference for _, d in parsed}
     return ImportResult(
         file=name,
         rows=len(sheet.rows),
@@ -189,6 +199,7 @@ def import_csv(
         unchanged=tuple(outcomes["unchanged"]),
         ignored_columns=sheet.ignored,
         contradictions=found,
+        not_in_file=tuple(sorted(set(current) - listed)),
     )
 
 

@@ -1,0 +1,156 @@
+"""Errors as the web shows them: the one JSON error shape, or an NHS.UK error page.
+
+A request for JSON (a path under ``/api/``, a ``.json`` twin, or ``Accept:
+application/json``) gets :func:`ndoo.errors.error_body` with a status that fits the
+error; a page request gets the same message on a page.  A member of staff who is not
+signed in is sent to the sign-in page.  No error is logged with the request's values.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ndoo.errors import (
+    AccessDenied,
+    AccessError,
+    CsrfFailed,
+    InputError,
+    LoginRequired,
+    MeshError,
+    NdooError,
+    NotFound,
+    RateLimited,
+    RuleViolation,
+    StorageError,
+    error_body,
+)
+from ndoo.web.templating import render
+
+log = logging.getLogger(__name__)
+
+STATUS: list[tuple[type[NdooError], int]] = [
+    (LoginRequired, 401),
+    (AccessDenied, 403),
+    (CsrfFailed, 403),
+    (RateLimited, 429),
+    (AccessError, 403),
+    (NotFound, 404),
+    (InputError, 422),
+    (RuleViolation, 409),
+    (StorageError, 503),
+    (MeshError, 502),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "login_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_of(exc: NdooError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return (
+        path.startswith("/api/")
+        or path.endswith(".json")
+        or ("application/json" in accept and "text/html" not in accept)
+        or "application/fhir+json" in accept
+    )
+
+
+def _respond(request: Request, status: int, body: dict[str, Any], title: str) -> Response:
+    if wants_json(request):
+        headers = {}
+        if status == 429:
+            headers["Retry-After"] = str(body["error"]["details"].get("retry_after", 60))
+        return JSONResponse(body, status_code=status, headers=headers)
+    return render(
+        request,
+        "error.html",
+        {"title": title, "message": body["error"]["message"], "status": status},
+        status_code=status,
+    )
+
+
+async def ndoo_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NdooError)
+    if isinstance(exc, LoginRequired) and not wants_json(request) and request.method == "GET":
+        return RedirectResponse(f"/staff/sign-in?next={request.url.path}", status_code=303)
+    status = status_of(exc)
+    log.info("request refused: %s (%s)", exc.code, status)
+    titles = {401: "Sign in", 403: "Not allowed", 404: "Not found", 429: "Too many requests"}
+    return _respond(request, status, error_body(exc), titles.get(status, "There is a problem"))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    message = str(exc.detail) if exc.detail else "the request cannot be answered"
+    if exc.status_code == 404:
+        message = "there is no page at this address"
+    body = {"error": {"code": code, "message": message, "details": {}}}
+    title = "Page not found" if exc.status_code == 404 else "There is a problem"
+    return _respond(request, exc.status_code, body, title)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or None,
+            "message": err.get("msg"),
+        }
+        for err in exc.errors()
+    ]
+    body = {
+        "error": {
+            "code": "invalid_input",
+            "message": "; ".join(
+                f"{p['field']}: {p['message']}" if p["field"] else str(p["message"])
+                for p in problems
+            )
+            or "the request is not valid",
+            "details": {"problems": problems},
+        }
+    }
+    return _respond(request, 422, body, "There is a problem")
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    log.error(
+        "unexpected %s on %s %s", type(exc).__name__, request.method, request.scope.get("route", "")
+    )
+    body = {
+        "error": {
+            "code": "error",
+            "message": "something went wrong; try again later",
+            "details": {},
+        }
+    }
+    return _respond(request, 500, body, "Sorry, there is a problem with the service")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(NdooError, ndoo_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)
