@@ -16,6 +16,7 @@ the cached list is applied to the one disclosure in scope (:func:`run_apply_demo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,71 @@ def run_apply_demo(settings: Settings, cohort_file: Path, *, seed: int = 1) -> A
         )
     finally:
         engine.close()
+
+
+# ---------------------------------------------------------------------------
+# The web service: demo staff accounts and someone to try the citizen journey as
+
+#: The demo's staff accounts, one per role, all with :data:`DEMO_PASSWORD`.
+DEMO_STAFF = {
+    "agent": ("demo.agent", "Demo contact-centre agent"),
+    "proxy_reviewer": ("demo.reviewer", "Demo proxy reviewer"),
+    "ig_lead": ("demo.iglead", "Demo IG lead"),
+    "analyst": ("demo.analyst", "Demo analyst"),
+    "administrator": ("demo.admin", "Demo administrator"),
+}
+DEMO_PASSWORD = "ndoo-demo-password"
+
+
+@dataclass(frozen=True)
+class WebDemo:
+    staff: dict[str, str]  # role -> username
+    password: str
+    citizen: dict[str, str]  # synthetic details to try the citizen journey with
+    demographics_added: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def prepare_web_demo(settings: Settings, *, seed: int = 1) -> WebDemo:
+    """Demographics for the synthetic population, demo staff accounts, and an adult with a
+    mobile number on record to try the citizen journey as (all synthetic)."""
+    from ndoo.db.models import demographics
+    from ndoo.errors import NotFound
+    from ndoo.identity.demographics import ensure
+    from ndoo.staff import accounts
+
+    db = Database.from_settings(settings)
+    added = ensure(db, seed=seed)
+    for role, (username, name) in DEMO_STAFF.items():
+        try:
+            accounts.get_by_username(db, username)
+        except NotFound:
+            accounts.create(db, username, name, role, DEMO_PASSWORD, actor=str(settings.actor))
+    with db.read() as conn:
+        row = conn.execute(
+            select(
+                person.c.nhs_number,
+                person.c.date_of_birth,
+                demographics.c.given_name,
+                demographics.c.family_name,
+                demographics.c.postcode,
+            )
+            .join(demographics, demographics.c.nhs_number == person.c.nhs_number)
+            .where(
+                person.c.date_of_death.is_(None),
+                person.c.lacks_capacity.is_(False),
+                person.c.date_of_birth.between(date(1950, 1, 1), date(2000, 12, 31)),
+                demographics.c.mobile.is_not(None),
+            )
+            .order_by(person.c.nhs_number)
+            .limit(1)
+        ).one()
+    citizen = {
+        "nhs_number": row.nhs_number,
+        "date_of_birth": row.date_of_birth.isoformat(),
+        "name": f"{row.given_name} {row.family_name}",
+        "postcode": row.postcode,
+    }
+    return WebDemo({r: u for r, (u, _) in DEMO_STAFF.items()}, DEMO_PASSWORD, citizen, added)

@@ -15,7 +15,9 @@ at the boundary with ``raise X from exc`` so callers only ever catch ndoo's own.
     │   ├── InvalidNHSNumber         not a valid NHS number (format, check digit, placeholder)
     │   ├── FileFormatError          a file row or field is wrong (file, line, field)
     │   ├── InvalidNumbersInFile     a list holds invalid NHS numbers (file, lines, field)
-    │   └── RowErrors                rows of a file are wrong; each problem has line and field
+    │   ├── RowErrors                rows of a file are wrong; each problem has line and field
+    │   ├── ClientAssignedId         a FHIR create carried an id (MSG_RESOURCE_ID_FAIL)
+    │   └── DuplicateRejected        a FHIR create for a person who has a Consent already
     ├── RuleViolation                a register rule refuses the change
     │   ├── ProxyNotPermitted        a proxy acted where the rules do not allow one
     │   ├── SelfNotPermitted         a child under 13 or a person lacking capacity acted alone
@@ -32,6 +34,7 @@ at the boundary with ``raise X from exc`` so callers only ever catch ndoo's own.
     │   ├── MeshAuthenticationFailed mailbox, password, shared key or certificate refused (403)
     │   ├── MeshMessageGone          the message does not exist or has expired (404, 410)
     │   └── MeshRecipientRejected    MESH refused the recipient or the message (417)
+    ├── NotificationFailed           a message could not be sent (Notify or SMTP failed)
     ├── AccessError                  the web service refuses the request
     │   ├── LoginRequired            a staff page needs a signed-in member of staff
     │   ├── AccessDenied             the member of staff's role does not allow it
@@ -190,6 +193,18 @@ class RowErrors(InputError):
         self.problems = problems
 
 
+class ClientAssignedId(InputError):
+    """A FHIR create carried an id; the server assigns ids (historically HTTP 405)."""
+
+    code = "MSG_RESOURCE_ID_FAIL"
+
+
+class DuplicateRejected(InputError):
+    """A FHIR create for a person who already has a ``Consent`` (historically HTTP 422)."""
+
+    code = "DUPLICATE_REJECTED"
+
+
 def _plural(unit: str) -> str:
     return "entries" if unit == "entry" else f"{unit}s"
 
@@ -256,6 +271,10 @@ class MeshMessageGone(MeshError):
 
 class MeshRecipientRejected(MeshError):
     code = "mesh_recipient_rejected"
+
+
+class NotificationFailed(NdooError):
+    code = "notification_failed"
 
 
 class AccessError(NdooError):

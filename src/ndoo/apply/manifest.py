@@ -26,6 +26,7 @@ from ndoo.apply.locations import CsvDialect, Location
 from ndoo.db import Database
 from ndoo.db.models import release
 from ndoo.errors import InputError
+from ndoo.timeutil import from_db, iso
 
 SCHEMA = "ndoo-release-manifest/1"
 _CHUNK = 8 << 20
@@ -115,6 +116,43 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         raise InputError(f"{path}: not a release manifest (no schema {SCHEMA!r})")
     return manifest
+
+
+def recent(db: Database, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """The newest releases, as the ``release`` table lists them (not their manifests):
+    id, disclosure, operator, engine, source, dry run, start and end (ISO), rows in and
+    out, and the digest of the stored manifest."""
+    query = (
+        select(
+            release.c.release_id,
+            release.c.disclosure,
+            release.c.actor,
+            release.c.engine,
+            release.c.source,
+            release.c.dry_run,
+            release.c.started_at,
+            release.c.finished_at,
+            release.c.rows_in,
+            release.c.rows_out,
+            release.c.digest,
+        )
+        .order_by(release.c.started_at.desc(), release.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    with db.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        {
+            **row,
+            "dry_run": bool(row["dry_run"]),
+            "rows_in": int(row["rows_in"]),
+            "rows_out": int(row["rows_out"]),
+            "started_at": iso(from_db(row["started_at"])),
+            "finished_at": iso(from_db(row["finished_at"])),
+        }
+        for row in rows
+    ]
 
 
 def stored(db: Database, release_id: str) -> tuple[str, dict[str, Any]] | None:

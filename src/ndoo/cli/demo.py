@@ -9,18 +9,23 @@ from types import FrameType
 from typing import Any
 
 import click
+import requests
 
 from ndoo.cli.common import emit_json, get_settings, handle_errors, json_option
 from ndoo.demo import (
     CheckDemo,
     DemoResult,
     DisclosuresDemo,
+    WebDemo,
+    prepare_web_demo,
     run_apply_demo,
     run_check_demo,
     run_demo,
     run_disclosures_demo,
 )
 from ndoo.localrun import LocalServices, local_services
+from ndoo.web.app import create_app
+from ndoo.web.server import running
 
 
 @click.command("demo")
@@ -30,8 +35,8 @@ from ndoo.localrun import LocalServices, local_services
 @click.option(
     "--stay/--no-stay",
     default=None,
-    help="Keep the MESH sandbox and the checking service running afterwards, for trying "
-    "`ndoo check run` (default: when run from a terminal).",
+    help="Keep the web service, the MESH sandbox and the checking service running "
+    "afterwards (default: when run from a terminal).",
 )
 @json_option
 @click.pass_context
@@ -50,6 +55,10 @@ def demo_command(
     applied to the disclosure in scope, those people's hospital episodes
     (NDOO_HOME/demo-episodes.csv → demo-release.csv, with its manifest).
 
+    The web service runs too (NDOO_WEB_HOST:NDOO_WEB_PORT), with a demo staff account
+    for each role and a synthetic person to try the citizen journey as; run from a
+    terminal, everything keeps running until Ctrl-C.
+
     Example:
 
         ndoo demo --people 1000000 --reset
@@ -58,10 +67,16 @@ def demo_command(
     result = run_demo(settings, people=people, seed=seed, reset=reset)
     if stay is None:
         stay = sys.stdin.isatty() and not as_json
-    with local_services(settings) as services:
+    web = prepare_web_demo(settings, seed=seed)
+    app = create_app(settings)
+    with (
+        local_services(settings) as services,
+        running(app, host=str(settings.web_host), port=int(settings.web_port)) as url,
+    ):
         check = run_check_demo(settings, seed=seed)
         disclosures = run_disclosures_demo(settings)
         released = run_apply_demo(settings, check.cohort_file, seed=seed)
+        health = requests.get(f"{url}/healthz", timeout=10).json()
         if as_json:
             emit_json(
                 {
@@ -69,6 +84,7 @@ def demo_command(
                     "check": check.as_dict(),
                     "disclosures": disclosures.as_dict(),
                     "release": released.manifest,
+                    "web": {"url": url, "health": health, **web.as_dict()},
                 }
             )
             return
@@ -76,8 +92,9 @@ def demo_command(
         _print_check(check, services.started_sandbox)
         _print_disclosures(disclosures)
         _print_release(released)
+        _print_web(url, web, str(settings.notify_backend))
         if stay:
-            _stay(services)
+            _stay(services, url)
 
 
 def _print_check(check: CheckDemo, started_sandbox: bool) -> None:
@@ -124,9 +141,27 @@ def _print_release(released: Any) -> None:
     click.echo(f"  `ndoo apply verify {released.manifest_path}` re-checks it")
 
 
-def _stay(services: LocalServices) -> None:
+def _print_web(url: str, web: WebDemo, backend: str) -> None:
     click.echo("")
-    click.echo(f"The MESH sandbox ({services.mesh_url}) and the checking service are running.")
+    click.echo(f"Web service: {url}/ (`ndoo serve` runs it on its own)")
+    citizen = web.citizen
+    click.echo(
+        f"  citizen journey: {url}/your-choice as the synthetic {citizen['name']}, NHS number "
+        f"{citizen['nhs_number']}, born {citizen['date_of_birth']}, postcode {citizen['postcode']}"
+    )
+    if backend == "outbox":
+        click.echo(f"  their security code arrives in the demo outbox: {url}/outbox")
+    click.echo(f"  staff console: {url}/console, password {web.password!r} for every account:")
+    for role, username in web.staff.items():
+        click.echo(f"    {username:<16} {role}")
+
+
+def _stay(services: LocalServices, url: str) -> None:
+    click.echo("")
+    click.echo(
+        f"The web service ({url}), the MESH sandbox ({services.mesh_url}) and the checking "
+        "service are running."
+    )
     click.echo("In another terminal, try a round trip of your own:")
     click.echo("  .venv/bin/ndoo check run ndoo-data/demo-cohort.txt --disclosure DEMO-001")
     click.echo("  .venv/bin/ndoo check status")

@@ -24,6 +24,13 @@ from ndoo.settings import Settings, mask_url
 
 log = logging.getLogger(__name__)
 
+# SQLAlchemy logs result rows at DEBUG, and rows hold NHS numbers.  Its engine logger
+# is held at WARNING whatever level the rest of the logs run at; NDOO_SQL_ECHO still
+# shows the SQL (echo sets the engine's own logger to INFO), never the rows.
+_ENGINE_LOG = logging.getLogger("sqlalchemy.engine")
+if _ENGINE_LOG.level == logging.NOTSET or _ENGINE_LOG.level < logging.INFO:
+    _ENGINE_LOG.setLevel(logging.WARNING)
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs that name no driver."""

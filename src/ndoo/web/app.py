@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        separate_input_output_schemas=False,
     )
     app.state.settings = settings
     app.state.db = db or Database.from_settings(settings)
@@ -64,4 +66,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router)
+    _document_errors(app)
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Serve the OpenAPI document with the one error shape as every error's schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = errors.document_errors(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

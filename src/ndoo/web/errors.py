@@ -14,17 +14,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ndoo.errors import (
     AccessDenied,
     AccessError,
+    ClientAssignedId,
     CsrfFailed,
     InputError,
     LoginRequired,
     MeshError,
     NdooError,
     NotFound,
+    NotificationFailed,
     RateLimited,
     RuleViolation,
     StorageError,
@@ -34,7 +37,54 @@ from ndoo.web.templating import render
 
 log = logging.getLogger(__name__)
 
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Short machine-readable name of the error.")
+    message: str = Field(description="What went wrong, for a person to read.")
+    details: dict[str, Any] = Field(description="Data about the error (fields, problems…).")
+
+
+class ErrorResponse(BaseModel):
+    """The one JSON shape every error takes."""
+
+    error: ErrorDetail
+
+
+#: The errors any operation may answer with, in the one shape, documented on every one.
+COMMON_ERRORS = {
+    "401": "Not signed in (staff), or not verified (citizen).",
+    "403": "The role does not allow it, or a form came without its CSRF token.",
+    "404": "Not found.",
+    "422": "The request is not valid.",
+    "429": "Too many requests from this address; wait and try again.",
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the one error shape as every error's schema: FastAPI's
+    own validation-error schema replaced (a 422 carries the one shape), and the errors
+    any operation may give declared on each."""
+    ours = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, text in COMMON_ERRORS.items():
+                responses.setdefault(
+                    status,
+                    {"description": text, "content": {"application/json": {"schema": ours}}},
+                )
+            for response in responses.values():
+                for media in response.get("content", {}).values():
+                    if media.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                        media["schema"] = ours
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    return schema
+
+
 STATUS: list[tuple[type[NdooError], int]] = [
+    (ClientAssignedId, 405),
     (LoginRequired, 401),
     (AccessDenied, 403),
     (CsrfFailed, 403),
@@ -44,6 +94,7 @@ STATUS: list[tuple[type[NdooError], int]] = [
     (InputError, 422),
     (RuleViolation, 409),
     (StorageError, 503),
+    (NotificationFailed, 503),
     (MeshError, 502),
 ]
 
@@ -71,6 +122,8 @@ def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return (
         path.startswith("/api/")
+        or path.startswith("/fhir/")
+        or path == "/fhir"
         or path.endswith(".json")
         or ("application/json" in accept and "text/html" not in accept)
         or "application/fhir+json" in accept

@@ -51,6 +51,7 @@ def render(
         "cspNonce": getattr(request.state, "csp_nonce", ""),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "staff": getattr(request.state, "staff", None),
+        "show_outbox": str(request.app.state.settings.notify_backend) == "outbox",
     }
     values.update(context or {})
     html = environment().get_template(name).render(values)
