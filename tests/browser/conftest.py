@@ -20,12 +20,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from ndoo.db import Database
-from ndoo.db.migrate import upgrade
 from ndoo.mesh.sandbox import free_port
-from ndoo.staff import accounts
 from ndoo.web.app import create_app
 from ndoo.web.server import running
-from tests.web.conftest import PASSWORD, STAFF, settings_for
+from tests.web.conftest import PASSWORD, STAFF, settings_for, staffed_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -49,12 +47,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def site_db(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'web.db'}")
-    upgrade(db)
-    for role, username in STAFF.items():
-        accounts.create(
-            db, username, username.replace(".", " ").title(), role, PASSWORD, actor="test"
-        )
+    db = staffed_database(tmp_path / "web.db")
     yield db
     db.dispose()
 

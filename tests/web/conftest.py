@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,14 +39,32 @@ def settings_for(tmp_path: Path, **extra: str):
     return load_settings(environ=environ)
 
 
+_TEMPLATE: list[Path] = []
+
+
+def staffed_database(path: Path) -> Database:
+    """A migrated SQLite database at ``path`` with one staff account per role.
+
+    Built once per test session and copied: hashing five passwords with Argon2 and
+    migrating take seconds, which every web test would pay again.
+    """
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="ndoo-web-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        made = Database(f"sqlite:///{folder / 'web.db'}")
+        upgrade(made)
+        for role, username in STAFF.items():
+            name = username.replace(".", " ").title()
+            accounts.create(made, username, name, role, PASSWORD, actor="test")
+        made.dispose()
+        _TEMPLATE.append(folder / "web.db")
+    shutil.copyfile(_TEMPLATE[0], path)
+    return Database(f"sqlite:///{path}")
+
+
 @pytest.fixture
 def web_db(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'web.db'}")
-    upgrade(db)
-    for role, username in STAFF.items():
-        accounts.create(
-            db, username, username.replace(".", " ").title(), role, PASSWORD, actor="test"
-        )
+    db = staffed_database(tmp_path / "web.db")
     yield db
     db.dispose()
 

@@ -89,6 +89,29 @@ CHECKS = [
 ]
 
 
+def fuzz(operation, mode, headers: dict[str, str], *, examples: int, note: str) -> None:
+    """Schemathesis cases for one operation, each called and checked against the document
+    (derandomised, so a run is repeatable)."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+    )
+    def check(case) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    try:
+        check()
+    except BaseException as exc:
+        exc.add_note(note)
+        raise
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_response_conforms_to_the_document(app, staff_cookie, mode):
     """Schemathesis on every operation, with valid inputs and with invalid ones: no server
@@ -97,25 +120,8 @@ def test_every_response_conforms_to_the_document(app, staff_cookie, mode):
     for method, path, has_input in OPERATIONS:
         if mode is GenerationMode.NEGATIVE and not has_input:
             continue
-        operation = schema[path][method]
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=20,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-            derandomize=True,
-            phases=[Phase.explicit, Phase.generate],
-        )
-        def check(case) -> None:
-            case.call_and_validate(headers=staff_cookie, checks=CHECKS)
-
-        try:
-            check()
-        except BaseException as exc:
-            exc.add_note(f"operation: {method} {path} ({mode.value})")
-            raise
+        note = f"operation: {method} {path} ({mode.value})"
+        fuzz(schema[path][method], mode, staff_cookie, examples=20, note=note)
 
 
 def test_the_document_is_valid_openapi_and_declares_the_error_shape(client, app):
@@ -272,22 +278,5 @@ def test_every_other_documented_read_conforms_too(app, staff_cookie, client):
     assert any(path.endswith(".json") for path in reads), "the JSON twins are not documented"
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     for path in reads:
-        operation = schema[path]["GET"]
-
-        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
-        @settings(
-            max_examples=5,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-            derandomize=True,
-            phases=[Phase.explicit, Phase.generate],
-        )
-        def check(case) -> None:
-            case.call_and_validate(headers=staff_cookie, checks=CHECKS)
-
-        try:
-            check()
-        except BaseException as exc:
-            exc.add_note(f"operation: GET {path}")
-            raise
+        note = f"operation: GET {path}"
+        fuzz(schema[path]["GET"], GenerationMode.POSITIVE, staff_cookie, examples=5, note=note)

@@ -36,6 +36,7 @@ from ndoo.staff.accounts import Staff
 from ndoo.timeutil import age_on, utcnow
 from ndoo.web import deps
 from ndoo.web.errors import status_of
+from ndoo.web.forms import error_context
 from ndoo.web.routes.api import errors
 from ndoo.web.templating import render
 
@@ -95,24 +96,6 @@ class PersonOut(BaseModel):
     detained: bool
     choice: ChoiceOut
     history: list[EventOut]
-
-
-def capitalised(message: str) -> str:
-    return message[:1].upper() + message[1:]
-
-
-def error_context(problems: Sequence[tuple[str | None, str]]) -> dict[str, Any]:
-    """``errors`` (field -> message) and ``errors_list`` for the layout's error summary.
-
-    A problem without a field is listed in the summary without a link.
-    """
-    errors: dict[str, str] = {}
-    listed: list[dict[str, str]] = []
-    for field, message in problems:
-        text = capitalised(message)
-        errors.setdefault(field or "form", text)
-        listed.append({"text": text, "href": f"#{field}"} if field else {"text": text})
-    return {"errors": errors, "errors_list": listed}
 
 
 def masked(number: str) -> str:

@@ -47,9 +47,9 @@ from ndoo.settings import Settings
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
 from ndoo.web.errors import status_of
+from ndoo.web.forms import Problems
 from ndoo.web.routes.api import errors
 from ndoo.web.routes.org_common import (
-    Problems,
     declared_length,
     organisation,
     random_name,

@@ -24,8 +24,9 @@ from ndoo.disclosures.guided import Question
 from ndoo.errors import InputError
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
+from ndoo.web.forms import Problems
 from ndoo.web.routes.api import errors
-from ndoo.web.routes.org_common import Problems, organisation, posted_list
+from ndoo.web.routes.org_common import organisation, posted_list
 from ndoo.web.routes.org_disclosures import (
     AssessmentOut,
     OutcomeOut,

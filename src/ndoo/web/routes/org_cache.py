@@ -34,8 +34,8 @@ from ndoo.uphold import cache, checking
 from ndoo.uphold.cacheentry import CacheEntry
 from ndoo.web import deps
 from ndoo.web.errors import status_of
+from ndoo.web.forms import Problems
 from ndoo.web.routes.api import errors
-from ndoo.web.routes.org_common import Problems
 from ndoo.web.templating import render
 
 router = APIRouter(tags=["cache"])

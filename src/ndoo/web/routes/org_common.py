@@ -1,5 +1,6 @@
-"""What the organisation's console pages share: who the organisation is, problems shown in
-the error summary, uploads kept within a size, and files sent as downloads.
+"""What the organisation's console pages share: who the organisation is, uploads kept
+within a size, and files sent as downloads (problems for the error summary come from
+:mod:`ndoo.web.forms`).
 
 This module has no routes of its own.
 """
@@ -11,7 +12,6 @@ import secrets
 import string
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -28,38 +28,6 @@ CHUNK = 1 << 20
 def organisation(request: Request) -> str:
     """The ODS code of the organisation whose register and programme the console keeps."""
     return str(deps.settings(request).organisation_code)
-
-
-def sentence(text: str) -> str:
-    """A library message as the start of a sentence (a capital letter first)."""
-    text = text.strip()
-    return text[:1].upper() + text[1:] if text else text
-
-
-class Problems:
-    """Problems for the error summary: each names the field it is about, if any.
-
-    ``context()`` gives the layout's ``errors`` (field id to message, shown beside the
-    field) and ``errors_list`` (the summary's links).
-    """
-
-    def __init__(self) -> None:
-        self.errors: dict[str, str] = {}
-        self.items: list[dict[str, str]] = []
-
-    def add(self, field: str | None, message: str, *, href: str | None = None) -> None:
-        text = sentence(message)
-        key = field or "_page"
-        self.errors.setdefault(key, text)
-        self.items.append(
-            {"text": text, "href": href or (f"#{field}" if field else "#maincontent")}
-        )
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def context(self) -> dict[str, Any]:
-        return {"errors": self.errors, "errors_list": self.items} if self.items else {}
 
 
 def file_problem(exc: InputError) -> str:

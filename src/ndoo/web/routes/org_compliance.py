@@ -34,8 +34,9 @@ from ndoo.db.models import OWNER_ROLES, STEP_STATUSES
 from ndoo.errors import DeclarationRefused, InputError, NotFound, RuleViolation
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
+from ndoo.web.forms import Problems, sentence
 from ndoo.web.routes.api import errors
-from ndoo.web.routes.org_common import Problems, download, organisation, parse_day, sentence
+from ndoo.web.routes.org_common import download, organisation, parse_day
 from ndoo.web.routes.org_disclosures import path_of
 from ndoo.web.templating import render
 

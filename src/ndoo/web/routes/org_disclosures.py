@@ -30,9 +30,9 @@ from ndoo.errors import FileFormatError, InputError, RowErrors
 from ndoo.staff.accounts import Staff
 from ndoo.timeutil import iso, utcnow
 from ndoo.web import deps
+from ndoo.web.forms import Problems
 from ndoo.web.routes.api import errors
 from ndoo.web.routes.org_common import (
-    Problems,
     declared_length,
     download,
     file_problem,

@@ -30,8 +30,9 @@ from ndoo.staff.accounts import Staff
 from ndoo.timeutil import age_on, utcnow
 from ndoo.web import deps
 from ndoo.web.errors import status_of
+from ndoo.web.forms import error_context
 from ndoo.web.routes.api import errors
-from ndoo.web.routes.contact import ChoiceOut, choice_out, error_context
+from ndoo.web.routes.contact import ChoiceOut, choice_out
 from ndoo.web.templating import render
 
 log = logging.getLogger(__name__)

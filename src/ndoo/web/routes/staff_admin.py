@@ -17,8 +17,8 @@ from ndoo.staff import accounts
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
 from ndoo.web.errors import status_of
+from ndoo.web.forms import error_context
 from ndoo.web.routes.api import errors
-from ndoo.web.routes.contact import error_context
 from ndoo.web.templating import render
 
 #: A staff account's id, as the database numbers them.
