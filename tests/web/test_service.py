@@ -93,3 +93,25 @@ def test_sign_in_is_rate_limited_per_address(client):
         for _ in range(12)
     ]
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+
+
+def test_expired_sessions_are_removed_as_new_ones_start(app, web_db):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from ndoo.db.models import web_session
+    from ndoo.timeutil import to_db, utcnow
+    from ndoo.web.sessions import SessionStore
+
+    store: SessionStore = app.state.sessions
+    old = store.new("citizen")
+    from fastapi import Response
+
+    store.save(old, Response())
+    with web_db.write() as conn:
+        conn.execute(update(web_session).values(expires_at=to_db(utcnow() - timedelta(minutes=1))))
+    store._created = 0  # the next new session is a purge point
+    store.new("citizen")
+    with web_db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(web_session)).scalar_one() == 0

@@ -70,10 +70,14 @@ class Session:
 class SessionStore:
     """Load, create, save and end sessions of one kind in the database."""
 
+    #: Expired sessions are removed every this many new sessions.
+    PURGE_EVERY = 100
+
     def __init__(self, db: Database, *, minutes: dict[str, int], secure: bool) -> None:
         self.db = db
         self.minutes = minutes
         self.secure = secure
+        self._created = 0
 
     def load(self, request: Request, kind: str) -> Session | None:
         """The live session of ``kind`` the request's cookie names, if any."""
@@ -102,6 +106,9 @@ class SessionStore:
 
     def new(self, kind: str, *, staff_id: int | None = None) -> Session:
         """A fresh session (written when the response is sent)."""
+        self._created += 1
+        if self._created % self.PURGE_EVERY == 1:
+            self.purge()
         token = secrets.token_urlsafe(32)
         return Session(
             kind=kind,
