@@ -61,6 +61,7 @@ bench: $(SYNCED)
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_apply.py
+	$(BIN)/python bench/bench_stats.py
 
 clean:
 	rm -rf $(VENV) ndoo-data .pytest_cache .mypy_cache .ruff_cache web/node_modules src/ndoo/web/static/nhsuk

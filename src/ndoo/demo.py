@@ -324,3 +324,41 @@ def prepare_web_demo(settings: Settings, *, seed: int = 1) -> WebDemo:
         "postcode": row.postcode,
     }
     return WebDemo({r: u for r, (u, _) in DEMO_STAFF.items()}, DEMO_PASSWORD, citizen, added)
+
+
+# ---------------------------------------------------------------------------
+# The statistics publication, from the synthetic register
+
+
+@dataclass(frozen=True)
+class StatsDemo:
+    folder: Path
+    period_end: date
+    files: list[Path]
+    opt_out: int
+    list_size: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "folder": str(self.folder),
+            "period_end": self.period_end.isoformat(),
+            "files": [p.name for p in self.files],
+            "opt_out": self.opt_out,
+            "list_size": self.list_size,
+        }
+
+
+def run_stats_demo(settings: Settings, *, months: int = 12) -> StatsDemo:
+    """The publication for the 12 months to the start of this month, into
+    NDOO_HOME/publication.  Synthetic NHS numbers are all in the 9xx test range, so they
+    are kept in the counts (the setting ``stats_drop_test_numbers`` is for real data)."""
+    from ndoo.stats.publication import compute, write
+    from ndoo.timeutil import utcnow
+
+    period_end = utcnow().date().replace(day=1)
+    db = Database.from_settings(settings)
+    found = compute(db, period_end=period_end, months=months, drop_test_numbers=False)
+    folder = Path(settings.home) / "publication"
+    files = write(found, folder, overwrite=True)
+    latest = found.national.to_pylist()[0]
+    return StatsDemo(folder, period_end, files, int(latest["OPT_OUT"]), int(latest["LIST_SIZE"]))

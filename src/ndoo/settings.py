@@ -329,6 +329,16 @@ SETTINGS: tuple[Setting, ...] = (
         example="8GB",
     ),
     Setting(
+        "stats_drop_test_numbers",
+        lambda s: True,
+        _bool,
+        "Leave test NHS numbers (starting with 9) and repeated-digit numbers (1111111111 "
+        "to 9999999999) out of the opt-out counts of `ndoo stats publish`, as the official "
+        "statistics do. Switch off for `ndoo demo` and synthetic England, whose numbers "
+        "are all in the 9xx range.",
+        example="false",
+    ),
+    Setting(
         "spark_master",
         lambda s: "local[2]",
         str,

@@ -19,6 +19,7 @@ from ndoo.cli.register import register_group
 from ndoo.cli.serve import serve_command
 from ndoo.cli.settings import settings_command
 from ndoo.cli.staff import staff_group
+from ndoo.cli.stats import stats_group
 from ndoo.cli.synth import synth
 
 ALL: list[click.Command] = [
@@ -29,6 +30,7 @@ ALL: list[click.Command] = [
     cache_group,
     disclosures_group,
     compliance_group,
+    stats_group,
     apply_group,
     serve_command,
     staff_group,

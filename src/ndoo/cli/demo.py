@@ -16,12 +16,14 @@ from ndoo.demo import (
     CheckDemo,
     DemoResult,
     DisclosuresDemo,
+    StatsDemo,
     WebDemo,
     prepare_web_demo,
     run_apply_demo,
     run_check_demo,
     run_demo,
     run_disclosures_demo,
+    run_stats_demo,
 )
 from ndoo.localrun import LocalServices, local_services
 from ndoo.web.app import create_app
@@ -53,7 +55,8 @@ def demo_command(
     The demo organisation's record of processing is imported and each disclosure
     assessed against the national data opt-out policy. Finally the cached list is
     applied to the disclosure in scope, those people's hospital episodes
-    (NDOO_HOME/demo-episodes.csv → demo-release.csv, with its manifest).
+    (NDOO_HOME/demo-episodes.csv → demo-release.csv, with its manifest), and the
+    statistics publication for the last 12 months is written to NDOO_HOME/publication.
 
     The web service runs too (NDOO_WEB_HOST:NDOO_WEB_PORT), with a demo staff account
     for each role and a synthetic person to try the citizen journey as; run from a
@@ -68,7 +71,8 @@ def demo_command(
     if stay is None:
         stay = sys.stdin.isatty() and not as_json
     web = prepare_web_demo(settings, seed=seed)
-    app = create_app(settings)
+    # Synthetic NHS numbers are in the 9xx test range: the statistics keep them.
+    app = create_app(settings.replace(stats_drop_test_numbers=False))
     with (
         local_services(settings) as services,
         running(app, host=str(settings.web_host), port=int(settings.web_port)) as url,
@@ -76,6 +80,7 @@ def demo_command(
         check = run_check_demo(settings, seed=seed)
         disclosures = run_disclosures_demo(settings)
         released = run_apply_demo(settings, check.cohort_file, seed=seed)
+        stats = run_stats_demo(settings)
         health = requests.get(f"{url}/healthz", timeout=10).json()
         if as_json:
             emit_json(
@@ -84,6 +89,7 @@ def demo_command(
                     "check": check.as_dict(),
                     "disclosures": disclosures.as_dict(),
                     "release": released.manifest,
+                    "statistics": stats.as_dict(),
                     "web": {"url": url, "health": health, **web.as_dict()},
                 }
             )
@@ -92,6 +98,7 @@ def demo_command(
         _print_check(check, services.started_sandbox)
         _print_disclosures(disclosures)
         _print_release(released)
+        _print_stats(stats)
         _print_web(url, web, str(settings.notify_backend))
         if stay:
             _stay(services, url)
@@ -139,6 +146,18 @@ def _print_release(released: Any) -> None:
     click.echo(f"  manifest {released.manifest_path}")
     click.echo(f"  notice   {released.notice_path}")
     click.echo(f"  `ndoo apply verify {released.manifest_path}` re-checks it")
+
+
+def _print_stats(stats: StatsDemo) -> None:
+    rate = 100 * stats.opt_out / stats.list_size if stats.list_size else 0.0
+    click.echo("")
+    click.echo(
+        f"Statistics publication for {stats.period_end:%B %Y} (ndoo stats publish), 12 months:"
+    )
+    click.echo(
+        f"  opt-outs {stats.opt_out:,} of {stats.list_size:,} registered people ({rate:.2f}%)"
+    )
+    click.echo(f"  {len(stats.files)} files (CSV, Excel summary, charts) in {stats.folder}")
 
 
 def _print_web(url: str, web: WebDemo, backend: str) -> None:

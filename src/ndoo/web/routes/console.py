@@ -58,6 +58,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ("analyst", "ig_lead"),
     ),
     (
+        "/console/statistics",
+        "Statistics",
+        "Opt-out rates over time, by age and gender, by ICB and by region.",
+        ("ig_lead", "analyst"),
+    ),
+    (
         "/console/audit",
         "Audit trail",
         "Verify the hash-chained audit trail and read its newest entries.",
