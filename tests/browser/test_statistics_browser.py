@@ -26,7 +26,8 @@ def test_an_ig_lead_reads_the_charts(page, site, site_db):
     page.get_by_role("link", name="Statistics").click()
     page.get_by_label("Reporting month (YYYY-MM-01)").fill("2025-06-01")
     page.get_by_role("button", name="Show").click()
-    images = page.get_by_role("img")
+    page.wait_for_load_state("load")  # the charts are images: loaded with the page
+    images = page.locator("main figure").get_by_role("img")
     assert images.count() == 4
     for index in range(4):
         image = images.nth(index)
