@@ -217,14 +217,15 @@ def report(
         f"{first['ach_date']}: **{first['opt_out']:,} opt-outs** of living people "
         f"(+ {first['deceased']:,} deceased), list size {first['list_size']:,}.",
         f"Each run in a fresh process; wall time inside the process after imports; peak "
-        f"RSS is the process's VmHWM. {f'Median of {runs} runs' if runs > 1 else 'One run'}, "
-        "compute and baseline alternating, order swapped each run; baseline measured in "
-        "the same run.",
+        f"RSS is the process's VmHWM. {f'Median of {runs} runs' if runs > 1 else 'One run'} "
+        "of each, compute and baseline alternating (order swapped each run); baseline "
+        "measured in the same run.",
         "",
     ]
     if runs < 3:
         lines += [
-            f"**Only {runs} run(s) of each, not 3:** at this size a run of both takes "
+            f"**Only {runs} run{'s' if runs > 1 else ''} of each, not 3:** at this size a run "
+            "of both takes "
             f"{(first['process_s'] + base[0]['process_s']) / 60:.1f} minutes, and more did "
             "not fit the time available for the measurement.",
             "",
