@@ -101,6 +101,17 @@ def staff_session(request: Request) -> Session:
     return session
 
 
+def flash(request: Request, text: str) -> None:
+    """A confirmation the next staff page shows once (after a redirect)."""
+    staff_session(request).set("flash", text)
+
+
+def take_flash(request: Request) -> str | None:
+    """The confirmation waiting for this page, if any; it is shown only once."""
+    session = staff_session(request)
+    return session.pop("flash") if "flash" in session.data else None
+
+
 async def form(request: Request) -> dict[str, str]:
     """The posted form as text values, checked against the CSRF token of the session
     it belongs to (staff when signed in, else citizen)."""

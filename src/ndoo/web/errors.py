@@ -50,6 +50,37 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+#: What each status means, for the OpenAPI document's responses.
+_ERROR_TEXT = {
+    400: "The request body cannot be parsed.",
+    401: "Not signed in as a member of staff.",
+    403: "The member of staff's role does not allow this.",
+    404: "Not found.",
+    405: "The method is not allowed here.",
+    409: "A register rule refuses the change.",
+    415: "The request body is not JSON.",
+    422: "The request is not valid.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring the one error shape for these statuses."""
+    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+def json_error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The same, for routes whose own media type is not ``application/json`` (FastAPI
+    would give a ``model`` the route's media type; errors are always JSON)."""
+    schema = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+    return {
+        code: {
+            "description": _ERROR_TEXT[code],
+            "content": {"application/json": {"schema": schema}},
+        }
+        for code in codes
+    }
+
+
 #: The errors any operation may answer with, in the one shape, documented on every one.
 COMMON_ERRORS = {
     "401": "Not signed in (staff), or not verified (citizen).",

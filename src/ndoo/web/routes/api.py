@@ -24,43 +24,9 @@ from ndoo.disclosures import assessments, store
 from ndoo.register import current_choice, history
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
-from ndoo.web.errors import ErrorResponse
+from ndoo.web.errors import error_responses
 
-# ---------------------------------------------------------------------------
-# The one error shape
-
-
-_ERROR_TEXT = {
-    400: "The request body cannot be parsed.",
-    401: "Not signed in as a member of staff.",
-    403: "The member of staff's role does not allow this.",
-    404: "Not found.",
-    405: "The method is not allowed here.",
-    409: "A register rule refuses the change.",
-    415: "The request body is not JSON.",
-    422: "The request is not valid.",
-}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` declaring the one error shape for these statuses."""
-    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
-
-
-def json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The same, for routes whose own media type is not ``application/json`` (FastAPI
-    would give a ``model`` the route's media type; errors are always JSON)."""
-    schema = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
-    return {
-        code: {
-            "description": _ERROR_TEXT[code],
-            "content": {"application/json": {"schema": schema}},
-        }
-        for code in codes
-    }
-
-
-STAFF_ERRORS = errors(401, 403, 422)
+STAFF_ERRORS = error_responses(401, 403, 422)
 
 router = APIRouter(prefix="/api/v1", responses=STAFF_ERRORS)
 
@@ -116,7 +82,7 @@ class ChoiceHistory(BaseModel):
     "/people/{nhs_number}/choice",
     tags=["choices"],
     response_model=CurrentChoice,
-    responses=errors(404),
+    responses=error_responses(404),
     summary="A person's choice now",
 )
 def person_choice(request: Request, nhs_number: NhsNumber, staff: Agent) -> dict[str, Any]:
@@ -128,7 +94,7 @@ def person_choice(request: Request, nhs_number: NhsNumber, staff: Agent) -> dict
     "/people/{nhs_number}/history",
     tags=["choices"],
     response_model=ChoiceHistory,
-    responses=errors(404),
+    responses=error_responses(404),
     summary="A person's events and records",
 )
 def person_history(request: Request, nhs_number: NhsNumber, staff: Agent) -> dict[str, Any]:
@@ -233,7 +199,7 @@ def disclosures(request: Request, staff: DisclosureReader) -> dict[str, Any]:
     "/disclosures/{reference:path}",
     tags=["disclosures"],
     response_model=DisclosureWithAssessment,
-    responses=errors(404),
+    responses=error_responses(404),
     summary="One disclosure and its newest assessment",
 )
 def disclosure(

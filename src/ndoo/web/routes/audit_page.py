@@ -16,7 +16,7 @@ from ndoo import audit
 from ndoo.errors import InputError
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
-from ndoo.web.routes.api import errors
+from ndoo.web.errors import error_responses
 from ndoo.web.templating import render
 
 router = APIRouter(tags=["audit trail"])
@@ -93,7 +93,7 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-@router.get("/console/audit.json", responses=errors(401, 403, 422))
+@router.get("/console/audit.json", responses=error_responses(401, 403, 422))
 def audit_json(request: Request, staff: Auditor, action: str | None = None) -> AuditOut:
     """The chain's verification and the newest entries (of ``action`` when given)."""
     return audit_view(request, action)

@@ -35,9 +35,8 @@ from ndoo.register.vocabulary import SELF, actor_label
 from ndoo.staff.accounts import Staff
 from ndoo.timeutil import age_on, utcnow
 from ndoo.web import deps
-from ndoo.web.errors import status_of
+from ndoo.web.errors import error_responses, status_of
 from ndoo.web.forms import error_context
-from ndoo.web.routes.api import errors
 from ndoo.web.templating import render
 
 router = APIRouter(tags=["contact centre"])
@@ -194,9 +193,7 @@ def _person_page(
     if problems:
         context.update(error_context(problems))
     else:
-        session = deps.staff_session(request)
-        if "flash" in session.data:
-            context["flash"] = session.pop("flash")
+        context["flash"] = deps.take_flash(request)
     return render(request, "contact/person.html", context, status_code=status_code)
 
 
@@ -230,7 +227,7 @@ async def search(request: Request, staff: Agent) -> Response:
     return RedirectResponse(f"/console/people/{number}", status_code=303)
 
 
-@router.get("/console/people/{nhs_number}.json", responses=errors(401, 403, 404, 422))
+@router.get("/console/people/{nhs_number}.json", responses=error_responses(401, 403, 404, 422))
 def person_json(nhs_number: str, request: Request, staff: Agent) -> PersonOut:
     """A person's details, choice now and every change (any common form of the number)."""
     return _viewed(deps.database(request), staff, nhs_number)
@@ -304,8 +301,8 @@ async def record_choice(nhs_number: str, request: Request, staff: Agent) -> Resp
             problems = [(_field_of(exc), exc.message)]
             status = status_of(exc)
         else:
-            deps.staff_session(request).set(
-                "flash",
+            deps.flash(
+                request,
                 f"Recorded: {choice.state.label}, {CHANNEL_TEXT[change.channel].lower()}, "
                 f"case {change.case_reference}."
                 if choice.changed

@@ -42,7 +42,7 @@ from ndoo.errors import ClientAssignedId, error_body
 from ndoo.register import fhir
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
-from ndoo.web.routes.api import json_errors
+from ndoo.web.errors import json_error_responses
 
 FHIR_JSON = "application/fhir+json"
 WRITE_TYPES = frozenset({FHIR_JSON, "application/json"})
@@ -181,7 +181,7 @@ class ConsentBundle(_Element):
 # Routes
 
 
-router = APIRouter(prefix="/fhir", tags=["FHIR"], responses=json_errors(401, 403, 422))
+router = APIRouter(prefix="/fhir", tags=["FHIR"], responses=json_error_responses(401, 403, 422))
 
 Agent = Annotated[Staff, Depends(deps.require("agent"))]
 
@@ -298,7 +298,7 @@ def search(
     "/Consent/{logical_id}",
     response_model=ConsentResource,
     response_class=FhirResponse,
-    responses=json_errors(404),
+    responses=json_error_responses(404),
     summary="Read a Consent",
 )
 def read(request: Request, logical_id: LogicalId, staff: Agent) -> FhirResponse:
@@ -311,7 +311,7 @@ def read(request: Request, logical_id: LogicalId, staff: Agent) -> FhirResponse:
     "/Consent/{logical_id}/_history",
     response_model=ConsentBundle,
     response_class=FhirResponse,
-    responses=json_errors(404),
+    responses=json_error_responses(404),
     summary="A Consent's history",
 )
 def versions(request: Request, logical_id: LogicalId, staff: Agent) -> FhirResponse:
@@ -326,7 +326,7 @@ def versions(request: Request, logical_id: LogicalId, staff: Agent) -> FhirRespo
     status_code=201,
     response_model=ConsentResource,
     response_class=FhirResponse,
-    responses=json_errors(400, 404, 405, 409, 415),
+    responses=json_error_responses(400, 404, 405, 409, 415),
     summary="Record a person's first choice",
 )
 def create(request: Request, staff: Writer, resource: Created) -> Any:
@@ -349,7 +349,7 @@ def create(request: Request, staff: Writer, resource: Created) -> Any:
     "/Consent/{logical_id}",
     response_model=ConsentResource,
     response_class=FhirResponse,
-    responses=json_errors(400, 404, 409, 415),
+    responses=json_error_responses(400, 404, 409, 415),
     summary="Record a new state",
 )
 def update(request: Request, logical_id: LogicalId, staff: Writer, resource: Updated) -> Any:

@@ -46,9 +46,8 @@ from ndoo.errors import (
 from ndoo.settings import Settings
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
-from ndoo.web.errors import status_of
+from ndoo.web.errors import error_responses, status_of
 from ndoo.web.forms import Problems
-from ndoo.web.routes.api import errors
 from ndoo.web.routes.org_common import (
     declared_length,
     organisation,
@@ -307,7 +306,7 @@ def result_data(request: Request, release_id: str) -> ApplyResult:
 @router.get(
     "/console/apply/{release_id}.json",
     response_model=ApplyResult,
-    responses=errors(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def result_json(request: Request, release_id: str, staff: Analyst) -> ApplyResult:
     """A release made in the console: its manifest, the notice and its downloads."""

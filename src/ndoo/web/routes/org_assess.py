@@ -24,8 +24,8 @@ from ndoo.disclosures.guided import Question
 from ndoo.errors import InputError
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
+from ndoo.web.errors import error_responses
 from ndoo.web.forms import Problems
-from ndoo.web.routes.api import errors
 from ndoo.web.routes.org_common import organisation, posted_list
 from ndoo.web.routes.org_disclosures import (
     AssessmentOut,
@@ -142,7 +142,7 @@ def _page(
 @router.get(
     "/console/disclosures/{reference:path}/assess.json",
     response_model=AssessmentState,
-    responses=errors(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def assess_json(request: Request, reference: str, staff: Lead) -> AssessmentState:
     """The open questions of a disclosure's guided assessment, and what the rules say now."""

@@ -33,9 +33,8 @@ from ndoo.timeutil import iso
 from ndoo.uphold import cache, checking
 from ndoo.uphold.cacheentry import CacheEntry
 from ndoo.web import deps
-from ndoo.web.errors import status_of
+from ndoo.web.errors import error_responses, status_of
 from ndoo.web.forms import Problems
-from ndoo.web.routes.api import errors
 from ndoo.web.templating import render
 
 router = APIRouter(tags=["cache"])
@@ -138,7 +137,9 @@ def _page(
     )
 
 
-@router.get("/console/cache.json", response_model=CacheList, responses=errors(401, 403, 422))
+@router.get(
+    "/console/cache.json", response_model=CacheList, responses=error_responses(401, 403, 422)
+)
 def cache_json(request: Request, staff: Reader, everything: Everything = False) -> CacheList:
     """The cached cleaned lists with their age and counts, never their contents
     (``?all=true``: superseded ones too)."""

@@ -34,8 +34,8 @@ from ndoo.db.models import OWNER_ROLES, STEP_STATUSES
 from ndoo.errors import DeclarationRefused, InputError, NotFound, RuleViolation
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
+from ndoo.web.errors import error_responses
 from ndoo.web.forms import Problems, sentence
-from ndoo.web.routes.api import errors
 from ndoo.web.routes.org_common import download, organisation, parse_day
 from ndoo.web.routes.org_disclosures import path_of
 from ndoo.web.templating import render
@@ -198,7 +198,9 @@ def _status_page(
 
 
 @router.get(
-    "/console/compliance.json", response_model=ComplianceOut, responses=errors(401, 403, 422)
+    "/console/compliance.json",
+    response_model=ComplianceOut,
+    responses=error_responses(401, 403, 422),
 )
 def compliance_json(request: Request, staff: Lead) -> ComplianceOut:
     """The steps, the technical-solution verdict, the declaration, the disclosures by
@@ -346,7 +348,7 @@ def _document(request: Request, name: str) -> docs.Document:
 @router.get(
     "/console/compliance/documents.json",
     response_model=DocumentList,
-    responses=errors(401, 403, 422),
+    responses=error_responses(401, 403, 422),
 )
 def documents_json(request: Request, staff: Lead) -> DocumentList:
     """The compliance documents: the DPIA section, the SOP, the privacy notice, the staff
@@ -370,7 +372,7 @@ def documents_page(request: Request, staff: Lead) -> HTMLResponse:
 @router.get(
     "/console/compliance/documents/{name}.json",
     response_model=DocumentOut,
-    responses=errors(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def document_json(request: Request, name: str, staff: Lead) -> DocumentOut:
     """One compliance document, as Markdown."""

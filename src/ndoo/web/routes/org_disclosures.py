@@ -30,8 +30,8 @@ from ndoo.errors import FileFormatError, InputError, RowErrors
 from ndoo.staff.accounts import Staff
 from ndoo.timeutil import iso, utcnow
 from ndoo.web import deps
+from ndoo.web.errors import error_responses
 from ndoo.web.forms import Problems
-from ndoo.web.routes.api import errors
 from ndoo.web.routes.org_common import (
     declared_length,
     download,
@@ -284,7 +284,9 @@ def detail_data(request: Request, reference: str) -> DisclosureDetail:
 
 
 @router.get(
-    "/console/disclosures.json", response_model=DisclosureList, responses=errors(401, 403, 422)
+    "/console/disclosures.json",
+    response_model=DisclosureList,
+    responses=error_responses(401, 403, 422),
 )
 def disclosures_json(request: Request, staff: Reader) -> DisclosureList:
     """The disclosure register with where each disclosure stands."""
@@ -548,7 +550,7 @@ async def change(request: Request, reference: str, staff: Lead) -> Response:
 @router.get(
     "/console/disclosures/{reference:path}.json",
     response_model=DisclosureDetail,
-    responses=errors(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def disclosure_json(request: Request, reference: str, staff: Reader) -> DisclosureDetail:
     """One disclosure: its record, where it stands, its latest assessment and its history."""

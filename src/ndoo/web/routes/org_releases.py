@@ -26,7 +26,7 @@ from ndoo.db import Database
 from ndoo.errors import InputError, NotFound
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
-from ndoo.web.routes.api import errors
+from ndoo.web.errors import error_responses
 from ndoo.web.templating import render
 
 router = APIRouter(tags=["releases"])
@@ -274,7 +274,9 @@ def _names(path: Path, release_id: str) -> bool:
         return False
 
 
-@router.get("/console/releases.json", response_model=ReleaseList, responses=errors(401, 403, 422))
+@router.get(
+    "/console/releases.json", response_model=ReleaseList, responses=error_responses(401, 403, 422)
+)
 def releases_json(request: Request, staff: Reader, page: Page = 1) -> ReleaseList:
     """Every release made with opt-outs applied, newest first."""
     return list_data(deps.database(request), page)
@@ -292,7 +294,7 @@ def releases_page(request: Request, staff: Reader, page: Page = 1) -> HTMLRespon
 @router.get(
     "/console/releases/{release_id}.json",
     response_model=ReleaseDetail,
-    responses=errors(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def release_json(request: Request, release_id: str, staff: Reader) -> ReleaseDetail:
     """One release's manifest, as stored when the run ended."""

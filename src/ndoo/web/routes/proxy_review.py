@@ -29,9 +29,8 @@ from ndoo.register import proxies
 from ndoo.staff.accounts import Staff
 from ndoo.timeutil import age_on, utcnow
 from ndoo.web import deps
-from ndoo.web.errors import status_of
+from ndoo.web.errors import error_responses, status_of
 from ndoo.web.forms import error_context
-from ndoo.web.routes.api import errors
 from ndoo.web.routes.contact import ChoiceOut, choice_out
 from ndoo.web.templating import render
 
@@ -254,13 +253,11 @@ def _detail_page(
     if problems:
         context.update(error_context(problems))
     else:
-        session = deps.staff_session(request)
-        if "flash" in session.data:
-            context["flash"] = session.pop("flash")
+        context["flash"] = deps.take_flash(request)
     return render(request, "proxy_review/detail.html", context, status_code=status_code)
 
 
-@router.get("/console/proxy-applications.json", responses=errors(401, 403, 422))
+@router.get("/console/proxy-applications.json", responses=error_responses(401, 403, 422))
 def list_json(request: Request, staff: Reviewer, status: Status = "pending") -> ApplicationList:
     """Proxy applications with ``status`` (pending unless asked), oldest first."""
     return _listing(deps.database(request), status)
@@ -281,7 +278,9 @@ def list_page(request: Request, staff: Reviewer, status: str = "pending") -> HTM
     )
 
 
-@router.get("/console/proxy-applications/{reference}.json", responses=errors(401, 403, 404))
+@router.get(
+    "/console/proxy-applications/{reference}.json", responses=error_responses(401, 403, 404)
+)
 def detail_json(reference: str, request: Request, staff: Reviewer) -> ApplicationOut:
     """One proxy application, with the person's record when the details matched it."""
     return application_view(deps.database(request), reference)
@@ -311,7 +310,7 @@ async def approve(reference: str, request: Request, staff: Reviewer) -> Response
             status_code=status_of(exc),
         )
     told = _tell_proxy(request, done, staff)
-    deps.staff_session(request).set("flash", f"Application {reference} approved. {told}")
+    deps.flash(request, f"Application {reference} approved. {told}")
     return RedirectResponse(f"/console/proxy-applications/{reference}", status_code=303)
 
 
@@ -333,5 +332,5 @@ async def reject(reference: str, request: Request, staff: Reviewer) -> Response:
             status_code=status_of(exc),
         )
     told = _tell_proxy(request, done, staff)
-    deps.staff_session(request).set("flash", f"Application {reference} rejected. {told}")
+    deps.flash(request, f"Application {reference} rejected. {told}")
     return RedirectResponse(f"/console/proxy-applications/{reference}", status_code=303)

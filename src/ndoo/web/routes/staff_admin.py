@@ -16,9 +16,8 @@ from ndoo.errors import InputError, NotFound, RuleViolation
 from ndoo.staff import accounts
 from ndoo.staff.accounts import Staff
 from ndoo.web import deps
-from ndoo.web.errors import status_of
+from ndoo.web.errors import error_responses, status_of
 from ndoo.web.forms import error_context
-from ndoo.web.routes.api import errors
 from ndoo.web.templating import render
 
 #: A staff account's id, as the database numbers them.
@@ -72,12 +71,7 @@ def _roles() -> list[dict[str, str]]:
     return [{"value": role, "text": accounts.ROLE_LABELS[role]} for role in accounts.ROLES]
 
 
-def _flash(request: Request) -> str | None:
-    session = deps.staff_session(request)
-    return session.pop("flash") if "flash" in session.data else None
-
-
-@router.get("/console/staff.json", responses=errors(401, 403))
+@router.get("/console/staff.json", responses=error_responses(401, 403))
 def list_json(request: Request, staff: Administrator) -> StaffList:
     """Every member of staff, by username."""
     return StaffList(staff=[staff_out(s) for s in accounts.everyone(deps.database(request))])
@@ -89,7 +83,7 @@ def list_page(request: Request, staff: Administrator) -> HTMLResponse:
     return render(
         request,
         "staff_admin/list.html",
-        {"listing": listing, "flash": _flash(request), "back": "/console"},
+        {"listing": listing, "flash": deps.take_flash(request), "back": "/console"},
     )
 
 
@@ -126,13 +120,13 @@ async def create(request: Request, staff: Administrator) -> Response:
         }
         context.update(error_context([(field if field in FIELDS else None, exc.message)]))
         return render(request, "staff_admin/new.html", context, status_code=422)
-    deps.staff_session(request).set(
-        "flash", f"{added.display_name} ({added.username}) can now sign in as {added.role_label}."
+    deps.flash(
+        request, f"{added.display_name} ({added.username}) can now sign in as {added.role_label}."
     )
     return RedirectResponse("/console/staff", status_code=303)
 
 
-@router.get("/console/staff/{staff_id}.json", responses=errors(401, 403, 404, 422))
+@router.get("/console/staff/{staff_id}.json", responses=error_responses(401, 403, 404, 422))
 def member_json(staff_id: StaffId, request: Request, staff: Administrator) -> StaffOut:
     """One member of staff."""
     return staff_out(_member(request, staff_id))
@@ -153,7 +147,7 @@ def _member_page(
     if problems:
         context.update(error_context(problems))
     else:
-        context["flash"] = _flash(request)
+        context["flash"] = deps.take_flash(request)
     return render(request, "staff_admin/member.html", context, status_code=status_code)
 
 
@@ -175,7 +169,7 @@ async def set_password(staff_id: StaffId, request: Request, staff: Administrator
         )
     except InputError as exc:
         return _member_page(request, member, problems=[("password", exc.message)], status_code=422)
-    deps.staff_session(request).set("flash", f"The password of {member.username} has been set.")
+    deps.flash(request, f"The password of {member.username} has been set.")
     return RedirectResponse(f"/console/staff/{staff_id}", status_code=303)
 
 
@@ -191,8 +185,8 @@ async def set_active(staff_id: StaffId, request: Request, staff: Administrator) 
             request, member, problems=[(None, exc.message)], status_code=status_of(exc)
         )
     accounts.set_active(deps.database(request), member.username, active, actor=staff.username)
-    deps.staff_session(request).set(
-        "flash",
+    deps.flash(
+        request,
         f"The account of {member.username} is switched {'on' if active else 'off'}.",
     )
     return RedirectResponse(f"/console/staff/{staff_id}", status_code=303)

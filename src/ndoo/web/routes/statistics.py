@@ -23,7 +23,7 @@ from ndoo.stats import charts
 from ndoo.stats.publication import compute
 from ndoo.timeutil import utcnow
 from ndoo.web import deps
-from ndoo.web.routes.api import errors
+from ndoo.web.errors import error_responses
 from ndoo.web.templating import render
 
 router = APIRouter()
@@ -90,7 +90,7 @@ def drawn(request: Request, period_end: date, months: int) -> list[charts.Chart]
 @router.get(
     "/console/statistics.json",
     response_model=StatisticsOut,
-    responses=errors(401, 403, 422),
+    responses=error_responses(401, 403, 422),
     tags=["statistics"],
 )
 def statistics_json(
