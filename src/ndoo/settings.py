@@ -118,6 +118,42 @@ def _engine(raw: str) -> str:
     return value
 
 
+class Roles(frozenset[str]):
+    """Job roles, kept in lower case; ``*`` stands for every role."""
+
+    def requires(self, role: str) -> bool:
+        """Whether staff in ``role`` are among these roles."""
+        return "*" in self or " ".join(role.split()).lower() in self
+
+    def __str__(self) -> str:
+        return ", ".join(sorted(self))
+
+
+def _roles(raw: str) -> Roles:
+    names = [" ".join(part.split()).lower() for part in raw.split(",")]
+    names = [n for n in names if n]
+    if not names or ("*" in names and len(names) > 1):
+        raise ValueError("expected * or a comma-separated list of job roles")
+    return Roles(names)
+
+
+class Days(tuple[int, ...]):
+    """Numbers of days, largest first."""
+
+    def __str__(self) -> str:
+        return ",".join(str(d) for d in self)
+
+
+def _reminder_days(raw: str) -> Days:
+    try:
+        days = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
+    except ValueError:
+        raise ValueError("expected whole numbers of days, comma-separated") from None
+    if not days or days[-1] <= 0:
+        raise ValueError("expected one or more positive numbers of days, comma-separated")
+    return Days(days)
+
+
 def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
@@ -496,6 +532,38 @@ SETTINGS: tuple[Setting, ...] = (
         "solution itself (action 3), but only while every in-scope disclosure is made from "
         "that system; opt-outs must still be applied to each.",
         example="true",
+    ),
+    Setting(
+        "training_required_roles",
+        lambda s: Roles({"*"}),
+        _roles,
+        "The job roles (as written in the staff roster, comma-separated, any case) whose "
+        "staff must complete the national data opt-out training every year; * means "
+        "every role.",
+        example="GP,Practice nurse,Receptionist,Practice manager",
+    ),
+    Setting(
+        "training_new_starter_days",
+        lambda s: 30,
+        _positive_int,
+        "Days a new starter, or someone who moves into a role that requires the training, "
+        "has to complete it before they count as overdue.",
+        example="14",
+    ),
+    Setting(
+        "training_reminder_days",
+        lambda s: _reminder_days("90,30,7"),
+        _reminder_days,
+        "Days before a completion expires on which ndoo training remind sends a reminder "
+        "(a final one goes on the day it expires).",
+        example="90,30,7",
+    ),
+    Setting(
+        "web_base_url",
+        lambda s: f"http://{s['web_host']}:{s['web_port']}",
+        lambda raw: raw.strip().rstrip("/"),
+        "The web service's public address, for links in messages such as training reminders.",
+        example="https://optout.example.nhs.uk",
     ),
 )
 

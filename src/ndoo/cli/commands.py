@@ -21,6 +21,7 @@ from ndoo.cli.settings import settings_command
 from ndoo.cli.staff import staff_group
 from ndoo.cli.stats import stats_group
 from ndoo.cli.synth import synth
+from ndoo.cli.training import training_group
 
 ALL: list[click.Command] = [
     demo_command,
@@ -30,6 +31,7 @@ ALL: list[click.Command] = [
     cache_group,
     disclosures_group,
     compliance_group,
+    training_group,
     stats_group,
     apply_group,
     serve_command,

@@ -17,6 +17,7 @@ from ndoo.demo import (
     DemoResult,
     DisclosuresDemo,
     StatsDemo,
+    TrainingDemo,
     WebDemo,
     prepare_web_demo,
     run_apply_demo,
@@ -24,6 +25,7 @@ from ndoo.demo import (
     run_demo,
     run_disclosures_demo,
     run_stats_demo,
+    run_training_demo,
 )
 from ndoo.localrun import LocalServices, local_services
 from ndoo.web.app import create_app
@@ -81,6 +83,7 @@ def demo_command(
         disclosures = run_disclosures_demo(settings)
         released = run_apply_demo(settings, check.cohort_file, seed=seed)
         stats = run_stats_demo(settings)
+        training = run_training_demo(settings)
         health = requests.get(f"{url}/healthz", timeout=10).json()
         if as_json:
             emit_json(
@@ -90,6 +93,7 @@ def demo_command(
                     "disclosures": disclosures.as_dict(),
                     "release": released.manifest,
                     "statistics": stats.as_dict(),
+                    "training": training.as_dict(),
                     "web": {"url": url, "health": health, **web.as_dict()},
                 }
             )
@@ -100,6 +104,7 @@ def demo_command(
         _print_release(released)
         _print_stats(stats)
         _print_web(url, web, str(settings.notify_backend))
+        _print_training(url, training)
         if stay:
             _stay(services, url)
 
@@ -173,6 +178,20 @@ def _print_web(url: str, web: WebDemo, backend: str) -> None:
     click.echo(f"  staff console: {url}/console, password {web.password!r} for every account:")
     for role, username in web.staff.items():
         click.echo(f"    {username:<16} {role}")
+
+
+def _print_training(url: str, training: TrainingDemo) -> None:
+    click.echo("")
+    click.echo(
+        f"Staff training: {training.on_roster} staff on the demo roster, {training.passed} "
+        f"trained; {training.percent_in_date:.1f}% of required staff in date"
+    )
+    click.echo(
+        f"  take the module at {url}/training as {training.learner} (the sign-in code "
+        "arrives in the demo outbox), in English, Welsh or Polish"
+    )
+    click.echo(f"  the dashboard, roster and evidence: {url}/console/training (demo.iglead)")
+    click.echo("  `ndoo training status` prints it; `ndoo training remind` sends renewals")
 
 
 def _stay(services: LocalServices, url: str) -> None:

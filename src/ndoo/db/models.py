@@ -482,7 +482,7 @@ web_session = Table(
     Column("created_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
-    CheckConstraint("kind IN ('citizen', 'staff')", name="kind"),
+    CheckConstraint("kind IN ('citizen', 'staff', 'learner')", name="kind"),
     Index(None, "expires_at"),
 )
 
@@ -518,4 +518,141 @@ proxy_application = Table(
     CheckConstraint(_in("requested_state", STATES), name="requested_state"),
     CheckConstraint(_in("status", PROXY_STATUSES), name="status"),
     Index(None, "status", "submitted_at"),
+)
+
+# ---------------------------------------------------------------------------
+# Staff training
+
+TRAINEE_CHANGES = ("joined", "changed", "left", "rejoined")
+ATTEMPT_STATUSES = ("open", "passed", "abandoned")
+ATTEMPT_STAGES = ("teach", "ask", "lesson", "summary", "done")
+REMINDER_STATUSES = ("claimed", "sent", "superseded", "uncertain")
+
+#: The organisation's staff roster: everyone who may have to take the training, with
+#: their team and job role (not a console role).  Leavers stay, with ``left_on``, so the
+#: evidence of their training is kept.
+trainee = Table(
+    "trainee",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(200), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("team", String(100), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("joined_on", Date, nullable=False),
+    Column("role_since", Date, nullable=False),
+    Column("left_on", Date),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+#: Every change to the roster: joining, leaving, coming back, a new name, team or role.
+trainee_change = Table(
+    "trainee_change",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("trainee_id", Id, ForeignKey("trainee.id"), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("change", String(10), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    CheckConstraint(_in("change", TRAINEE_CHANGES), name="change"),
+    Index(None, "trainee_id", "at"),
+)
+
+#: Sign-in codes for the learner's pages, sent to the email address on the roster.
+trainee_code = Table(
+    "trainee_code",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("trainee_id", Id, ForeignKey("trainee.id"), nullable=False),
+    Column("journey", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("status", String(5), nullable=False),
+    CheckConstraint(_in("status", CODE_STATUSES), name="status"),
+    Index(None, "trainee_id", "created_at"),
+)
+
+#: One go at the module.  ``stage``, ``section``, ``point`` and ``question`` say where
+#: the learner is; the question shown is fixed here, so reloading a page cannot change
+#: it.  ``language`` is the one the learner last used; records never hold the text.
+training_attempt = Table(
+    "training_attempt",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("trainee_id", Id, ForeignKey("trainee.id"), nullable=False),
+    Column("module_version", String(20), nullable=False),
+    Column("language", String(5), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(10), nullable=False),
+    Column("stage", String(10), nullable=False),
+    Column("section", Integer, nullable=False),
+    Column("point", String(80)),
+    Column("question", String(80)),
+    Column("option_order", String(40)),
+    CheckConstraint(_in("status", ATTEMPT_STATUSES), name="status"),
+    CheckConstraint(_in("stage", ATTEMPT_STAGES), name="stage"),
+    Index(None, "trainee_id", "status"),
+)
+
+#: Every answer given: which variant of which learning point, which option, and whether
+#: it was right.
+training_answer = Table(
+    "training_answer",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("attempt_id", Id, ForeignKey("training_attempt.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("point", String(80), nullable=False),
+    Column("question", String(80), nullable=False),
+    Column("option", String(10), nullable=False),
+    Column("correct", Boolean, nullable=False),
+    Column("answered_at", DateTime, nullable=False),
+    UniqueConstraint("attempt_id", "seq"),
+)
+
+#: A passed module: valid for a year from ``completed_on`` (``expires_on`` is the first
+#: day it no longer counts).  Name, team and role are kept as they were, for evidence.
+training_completion = Table(
+    "training_completion",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("trainee_id", Id, ForeignKey("trainee.id"), nullable=False),
+    Column("attempt_id", Id, ForeignKey("training_attempt.id"), nullable=False, unique=True),
+    Column("module_id", String(60), nullable=False),
+    Column("module_version", String(20), nullable=False),
+    Column("language", String(5), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("team", String(100), nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("completed_at", DateTime, nullable=False),
+    Column("completed_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("first_time_correct", Integer, nullable=False),
+    Column("score", Integer, nullable=False),
+    Index(None, "trainee_id", "expires_on"),
+)
+
+#: Renewal reminders: one row per completion and kind, claimed before it is sent, so a
+#: reminder goes once however often ``ndoo training remind`` runs or wherever it stops.
+training_reminder = Table(
+    "training_reminder",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("completion_id", Id, ForeignKey("training_completion.id"), nullable=False),
+    Column("trainee_id", Id, ForeignKey("trainee.id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("claimed_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    CheckConstraint(_in("status", REMINDER_STATUSES), name="status"),
+    UniqueConstraint("completion_id", "kind"),
+    Index(None, "status"),
 )

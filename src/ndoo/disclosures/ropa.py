@@ -63,8 +63,6 @@ from ndoo.uphold import csvfiles
 READ_ONLY_COLUMNS = ("Version", "Assessment", "Rule set", "Assessed at")
 
 _REQUIRED = tuple(f for f in FIELDS if f.required)
-_TAB_SUFFIXES = (".tsv", ".tab")
-_CODECS = {"utf8": "utf-8", "cp1252": "cp1252"}
 _LINE_BREAKS = re.compile(r"\s*[\r\n\t]\s*")
 _FORMULA = re.compile(r"'*[=+\-@]")
 
@@ -238,7 +236,7 @@ def _check(
 
 
 def _read(path: Path, name: str) -> _Sheet:
-    text, delimiter = _decode(path, name)
+    text, delimiter = csvfiles.spreadsheet_text(path, name, what="the record of processing")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     header_line = 0
@@ -286,35 +284,6 @@ def _read(path: Path, name: str) -> _Sheet:
         raise FileFormatError("is empty: it has no header row", file=name)
     ignored += [unnamed[i] for i in sorted(unnamed_used)]
     return _Sheet(tuple(f for _, f in columns), tuple(rows), tuple(ignored), tuple(problems))
-
-
-def _decode(path: Path, name: str) -> tuple[str, str]:
-    """The file's text and its delimiter."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-    except OSError as exc:
-        raise FileFormatError(f"cannot read the file: {exc.strerror or exc}", file=name) from exc
-    if head.startswith(b"PK\x03\x04"):
-        raise FileFormatError(
-            "is an Excel workbook (or another zipped file), not CSV; "
-            "save the record of processing as 'CSV UTF-8' and import that",
-            file=name,
-        )
-    source = csvfiles.load(path, name)
-    data = memoryview(source.data).tobytes()
-    try:
-        text = data.decode(_CODECS[source.encoding])
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(
-            "holds bytes that are neither UTF-8 nor Windows-1252 text; save it as 'CSV UTF-8'",
-            file=name,
-            line=csvfiles.line_at(source.data, exc.start),
-        ) from exc
-    delimiter = csvfiles.sniff(
-        csvfiles.sample(source), tab_first=path.suffix.lower() in _TAB_SUFFIXES
-    )
-    return text, delimiter
 
 
 def _match_header(

@@ -24,9 +24,10 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Connection, Table, func, select, update
 
 from ndoo import people
 from ndoo.db import Database
@@ -125,7 +126,6 @@ def send_code(
     if channel not in (SMS, EMAIL):
         raise InputError("a code is sent by sms or email", field="channel")
     now = utcnow()
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     with db.write() as conn:
         # Lock the person, so two requests at once cannot both pass the daily limit.
         found = conn.execute(
@@ -144,37 +144,16 @@ def send_code(
                 f"there is no {what} on the person's record to send a code to",
                 reason="no_contact",
             )
-        sent = conn.execute(
-            select(func.count())
-            .select_from(one_time_code)
-            .where(
-                one_time_code.c.nhs_number == number,
-                one_time_code.c.created_at > to_db(now - timedelta(days=1)),
-            )
-        ).scalar_one()
+        sent = sent_within_day(conn, one_time_code, one_time_code.c.nhs_number == number, now)
         if sent >= CODES_PER_DAY:
             raise RuleViolation(
                 f"{CODES_PER_DAY} security codes have been sent in the last 24 hours, the "
                 "most allowed; no more can be sent until a day after the first of them",
                 reason="too_many_codes",
             )
-        conn.execute(
-            update(one_time_code)
-            .where(one_time_code.c.journey == journey, one_time_code.c.status == OPEN)
-            .values(status=DEAD)
+        code, code_id = issue(
+            conn, one_time_code, journey=journey, owner={"nhs_number": number, "channel": channel}
         )
-        code_id = conn.execute(
-            one_time_code.insert().values(
-                journey=journey,
-                nhs_number=number,
-                code_hash=_hash(code, salt=secrets.token_hex(8), journey=journey),
-                channel=channel,
-                created_at=to_db(now),
-                expires_at=to_db(now + timedelta(minutes=CODE_MINUTES)),
-                tries=0,
-                status=OPEN,
-            )
-        ).inserted_primary_key[0]
     subject, body = message(code)
     reference = f"code-{code_id}"
     try:
@@ -202,54 +181,101 @@ def verify(db: Database, *, journey: str, nhs_number: str, code: str) -> bool:
     journey = _journey(journey)
     number = parse(nhs_number)
     given = clean_code(code)
-    now = utcnow()
     with db.write() as conn:
-        row = conn.execute(
-            select(one_time_code)
-            .where(one_time_code.c.journey == journey, one_time_code.c.nhs_number == number)
-            .order_by(one_time_code.c.id.desc())
-            .limit(1)
-            .with_for_update()
-        ).first()
-        if row is None:
-            raise RuleViolation(
-                "no security code was sent for these details; ask for a new code",
-                reason="no_code",
-            )
-        if row.status == USED:
-            raise RuleViolation(
-                "this security code has already been used; ask for a new code", reason="used"
-            )
-        if row.status == DEAD:
-            raise RuleViolation(
-                "this security code can no longer be used; ask for a new code", reason="dead"
-            )
-        if from_db(row.expires_at) <= now:
-            conn.execute(
-                update(one_time_code).where(one_time_code.c.id == row.id).values(status=DEAD)
-            )
-            refusal = RuleViolation(
-                f"this security code has expired (codes last {CODE_MINUTES} minutes); "
-                "ask for a new code",
-                reason="expired",
-            )
-        elif _matches(given, row.code_hash, journey):
-            conn.execute(
-                update(one_time_code).where(one_time_code.c.id == row.id).values(status=USED)
-            )
-            return True
-        else:
-            tries = int(row.tries) + 1
-            conn.execute(
-                update(one_time_code)
-                .where(one_time_code.c.id == row.id)
-                .values(tries=tries, status=DEAD if tries >= MAX_TRIES else OPEN)
-            )
-            if tries < MAX_TRIES:
-                return False
-            refusal = RuleViolation(
-                f"the security code was entered wrongly {MAX_TRIES} times and can no longer "
-                "be used; ask for a new code",
-                reason="too_many_tries",
-            )
-    raise refusal
+        outcome = consume(conn, one_time_code, one_time_code.c.nhs_number == number, journey, given)
+    if isinstance(outcome, RuleViolation):
+        raise outcome
+    return outcome
+
+
+def issue(
+    conn: Connection, table: Table, *, journey: str, owner: dict[str, Any]
+) -> tuple[str, int]:
+    """A new open code in ``table`` for ``journey`` (the journey's open code dies); the
+    code and its row id.  ``owner`` gives the columns naming whose code it is."""
+    now = utcnow()
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    conn.execute(
+        update(table).where(table.c.journey == journey, table.c.status == OPEN).values(status=DEAD)
+    )
+    inserted = conn.execute(
+        table.insert().values(
+            journey=journey,
+            code_hash=_hash(code, salt=secrets.token_hex(8), journey=journey),
+            created_at=to_db(now),
+            expires_at=to_db(now + timedelta(minutes=CODE_MINUTES)),
+            tries=0,
+            status=OPEN,
+            **owner,
+        )
+    ).inserted_primary_key
+    assert inserted is not None  # an insert of one row always has its key
+    return code, int(inserted[0])
+
+
+def sent_within_day(
+    conn: Connection, table: Table, owner: ColumnElement[bool], now: datetime
+) -> int:
+    """How many codes ``table`` holds for ``owner`` from the last 24 hours."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(table)
+            .where(owner, table.c.created_at > to_db(now - timedelta(days=1)))
+        ).scalar_one()
+    )
+
+
+def consume(
+    conn: Connection, table: Table, owner: ColumnElement[bool], journey: str, given: str
+) -> bool | RuleViolation:
+    """Check ``given`` against the owner's latest code of ``journey`` in ``table`` (see
+    :func:`verify` for the rules).  A refusal that changed the code (a wrong try that
+    killed it, an expiry) is *returned*, for the caller to raise once the change is
+    committed; other refusals are raised."""
+    now = utcnow()
+    row = conn.execute(
+        select(table)
+        .where(table.c.journey == journey, owner)
+        .order_by(table.c.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise RuleViolation(
+            "no security code was sent for these details; ask for a new code",
+            reason="no_code",
+        )
+    if row.status == USED:
+        raise RuleViolation(
+            "this security code has already been used; ask for a new code", reason="used"
+        )
+    if row.status == DEAD:
+        raise RuleViolation(
+            "this security code can no longer be used; ask for a new code", reason="dead"
+        )
+    if from_db(row.expires_at) <= now:
+        conn.execute(update(table).where(table.c.id == row.id).values(status=DEAD))
+        refusal = RuleViolation(
+            f"this security code has expired (codes last {CODE_MINUTES} minutes); "
+            "ask for a new code",
+            reason="expired",
+        )
+    elif _matches(given, row.code_hash, journey):
+        conn.execute(update(table).where(table.c.id == row.id).values(status=USED))
+        return True
+    else:
+        tries = int(row.tries) + 1
+        conn.execute(
+            update(table)
+            .where(table.c.id == row.id)
+            .values(tries=tries, status=DEAD if tries >= MAX_TRIES else OPEN)
+        )
+        if tries < MAX_TRIES:
+            return False
+        refusal = RuleViolation(
+            f"the security code was entered wrongly {MAX_TRIES} times and can no longer "
+            "be used; ask for a new code",
+            reason="too_many_tries",
+        )
+    return refusal

@@ -54,6 +54,12 @@ class Notifier(Protocol):
 
     def send_email(self, to: str, subject: str, body: str, *, reference: str) -> None: ...
 
+    def sent(self, reference: str) -> bool | None:
+        """Whether a message with ``reference`` was accepted; ``None`` when the backend
+        cannot tell (SMTP keeps no record).  Used to finish a run that stopped midway
+        without sending a message twice."""
+        ...
+
 
 # ---------------------------------------------------------------------------
 # The local outbox
@@ -101,6 +107,13 @@ class OutboxNotifier:
 
     def send_email(self, to: str, subject: str, body: str, *, reference: str) -> None:
         self._keep(EMAIL, to, subject, body, reference)
+
+    def sent(self, reference: str) -> bool | None:
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(outbox_message.c.id).where(outbox_message.c.reference == reference).limit(1)
+            ).first()
+        return found is not None
 
 
 def outbox(db: Database, limit: int = 50) -> list[OutboxMessage]:
@@ -190,6 +203,13 @@ class NotifyNotifier:
             )
         )
 
+    def sent(self, reference: str) -> bool | None:
+        try:
+            answer = self.client.get_all_notifications(reference=reference)
+        except APIError as exc:
+            raise _notify_error(exc) from exc
+        return bool(answer.get("notifications"))
+
     @staticmethod
     def _send(call: Any) -> None:
         try:
@@ -260,6 +280,9 @@ class SmtpNotifier:
             "the smtp notify backend sends email only and cannot send text messages; "
             "set NDOO_NOTIFY_BACKEND=notify to send text messages through GOV.UK Notify"
         )
+
+    def sent(self, reference: str) -> bool | None:
+        return None  # an SMTP server keeps no record that can be asked
 
     def send_email(self, to: str, subject: str, body: str, *, reference: str) -> None:
         message = EmailMessage()

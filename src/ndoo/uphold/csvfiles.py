@@ -101,6 +101,36 @@ def unreadable(source: str, exc: Exception) -> FileFormatError:
     return FileFormatError("could not be read as a list of NHS numbers", file=source)
 
 
+def spreadsheet_text(path: Path, name: str, *, what: str) -> tuple[str, str]:
+    """A small CSV file saved from a spreadsheet, as text, and its delimiter.
+
+    ``what`` names the file's contents in the message for a workbook saved as it is
+    ("save the roster as 'CSV UTF-8' and import that").
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the file: {exc.strerror or exc}", file=name) from exc
+    if head.startswith(b"PK\x03\x04"):
+        raise FileFormatError(
+            f"is an Excel workbook (or another zipped file), not CSV; "
+            f"save {what} as 'CSV UTF-8' and import that",
+            file=name,
+        )
+    source = load(path, name)
+    data = memoryview(source.data).tobytes()
+    try:
+        text = data.decode(_PYTHON_CODECS[source.encoding])
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            "holds bytes that are neither UTF-8 nor Windows-1252 text; save it as 'CSV UTF-8'",
+            file=name,
+            line=line_at(source.data, exc.start),
+        ) from exc
+    return text, sniff(sample(source), tab_first=path.suffix.lower() in (".tsv", ".tab"))
+
+
 # ---------------------------------------------------------------------------
 # Sniffing the dialect
 

@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         minutes={
             "citizen": int(settings.citizen_session_minutes),
             "staff": int(settings.staff_session_minutes),
+            "learner": int(settings.staff_session_minutes),
         },
         secure=bool(settings.web_secure_cookies),
     )

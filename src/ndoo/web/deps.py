@@ -14,6 +14,7 @@ from fastapi import Depends, Request, Response
 
 from ndoo.db import Database
 from ndoo.errors import AccessDenied, LoginRequired
+from ndoo.identity.notify import Notifier, notifier_from_settings
 from ndoo.settings import Settings
 from ndoo.staff.accounts import ROLE_LABELS, Staff, get_by_id
 from ndoo.web.security import RateLimiter
@@ -59,6 +60,19 @@ def citizen_session(request: Request) -> Session:
 def replace_citizen_session(request: Request, old: Session) -> Session:
     """A new citizen session carrying ``old``'s data (after verification)."""
     return _attach(request, store(request).replace(old, "citizen"))
+
+
+def learner_session(request: Request) -> Session:
+    """The session of a member of staff taking the training, started on first use;
+    ``data["trainee_id"]`` once they have signed in with a code."""
+    sessions = store(request)
+    found = sessions.load(request, "learner") or sessions.new("learner")
+    return _attach(request, found)
+
+
+def replace_learner_session(request: Request, old: Session) -> Session:
+    """A new learner session carrying ``old``'s data (after signing in)."""
+    return _attach(request, store(request).replace(old, "learner"))
 
 
 def optional_staff(request: Request) -> Staff | None:
@@ -134,6 +148,20 @@ async def save_sessions(
     for session in sessions:
         store(request).save(session, response)
     return response
+
+
+def notifier(request: Request) -> Notifier:
+    """The service's notifier, made once per application."""
+    found: Notifier | None = getattr(request.app.state, "notifier", None)
+    if found is None:
+        found = notifier_from_settings(settings(request), database(request))
+        request.app.state.notifier = found
+    return found
+
+
+def demo_outbox(request: Request) -> bool:
+    """Whether messages go to the demo outbox (pages then say where to read them)."""
+    return bool(settings(request).notify_backend == "outbox")
 
 
 def template_context(request: Request) -> dict[str, Any]:

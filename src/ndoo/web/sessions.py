@@ -7,8 +7,9 @@ and when it expires.  A session expires after a period without use (the settings
 the old one when a citizen is verified or a member of staff signs in, so a token seen
 before cannot be reused.
 
-Citizen and staff sessions use different cookies, so a member of staff testing the
-citizen journey in the same browser stays signed in.
+Citizen, staff and learner (staff taking the training module) sessions use different
+cookies, so a member of staff testing the citizen journey in the same browser stays
+signed in.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ndoo.db.models import web_session
 from ndoo.errors import CsrfFailed
 from ndoo.timeutil import from_db, to_db, utcnow
 
-COOKIES = {"citizen": "ndoo_citizen", "staff": "ndoo_staff"}
+COOKIES = {"citizen": "ndoo_citizen", "staff": "ndoo_staff", "learner": "ndoo_learner"}
 
 
 def _digest(token: str) -> str:

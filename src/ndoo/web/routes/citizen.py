@@ -31,11 +31,12 @@ from pydantic import BaseModel
 from ndoo.errors import InputError, LoginRequired, NdooError, RuleViolation, SelfNotPermitted
 from ndoo.identity import codes, demographics
 from ndoo.identity.messages import PHONE, choice_confirmation, send_to_record
-from ndoo.identity.notify import EMAIL, SMS, Notifier, notifier_from_settings
+from ndoo.identity.notify import EMAIL, SMS
 from ndoo.nhs_number import parse
 from ndoo.register import QUESTION, Channel, ChoiceChange, State, current_choice, set_choice
 from ndoo.timeutil import iso, utcnow
 from ndoo.web import deps
+from ndoo.web.deps import demo_outbox, notifier
 from ndoo.web.sessions import Session
 from ndoo.web.templating import render
 
@@ -99,19 +100,6 @@ def read_number(values: dict[str, str], field: str, problems: Problems) -> str |
     except InputError:
         problems.add(field, "enter a valid 10-digit NHS number, for example 485 777 3456")
         return None
-
-
-def notifier(request: Request) -> Notifier:
-    """The service's notifier, made once per application."""
-    found: Notifier | None = getattr(request.app.state, "notifier", None)
-    if found is None:
-        found = notifier_from_settings(deps.settings(request), deps.database(request))
-        request.app.state.notifier = found
-    return found
-
-
-def demo_outbox(request: Request) -> bool:
-    return bool(deps.settings(request).notify_backend == "outbox")
 
 
 def _channels(request: Request) -> list[dict[str, str]]:

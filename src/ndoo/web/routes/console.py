@@ -40,6 +40,13 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ("ig_lead",),
     ),
     (
+        "/console/training",
+        "Staff training",
+        "Who has completed the national data opt-out training, who is due and who is "
+        "overdue; the staff roster and evidence for inspection.",
+        ("ig_lead",),
+    ),
+    (
         "/console/apply",
         "Apply opt-outs",
         "Remove the records of people with an opt-out from a dataset for a disclosure.",

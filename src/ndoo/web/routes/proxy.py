@@ -28,7 +28,8 @@ from ndoo.identity.messages import PHONE, proxy_acknowledgement, send_to_given
 from ndoo.register import proxies
 from ndoo.register.vocabulary import State
 from ndoo.web import deps
-from ndoo.web.routes.citizen import Problems, notifier, read_date, read_number
+from ndoo.web.deps import notifier
+from ndoo.web.routes.citizen import Problems, read_date, read_number
 from ndoo.web.templating import render
 
 log = logging.getLogger(__name__)
