@@ -71,7 +71,8 @@ def clean_code(text: str) -> str:
     return code
 
 
-def _journey(journey: str) -> str:
+def journey_name(journey: str) -> str:
+    """``journey`` checked: 1 to 64 characters (:class:`InputError` otherwise)."""
     if not journey or len(journey) > 64:
         raise InputError("a journey is named by 1 to 64 characters")
     return journey
@@ -121,7 +122,7 @@ def send_code(
     has no such contact or :data:`CODES_PER_DAY` codes were already sent in the last
     24 hours; nothing is sent then.
     """
-    journey = _journey(journey)
+    journey = journey_name(journey)
     number = parse(nhs_number)
     if channel not in (SMS, EMAIL):
         raise InputError("a code is sent by sms or email", field="channel")
@@ -178,7 +179,7 @@ def verify(db: Database, *, journey: str, nhs_number: str, code: str) -> bool:
     was used, or was never sent is :class:`RuleViolation` with that reason; a code
     that is not 6 digits is :class:`InputError` and counts no try.
     """
-    journey = _journey(journey)
+    journey = journey_name(journey)
     number = parse(nhs_number)
     given = clean_code(code)
     with db.write() as conn:

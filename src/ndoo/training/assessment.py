@@ -345,7 +345,7 @@ def proceed(
         if attempt.stage == TEACH:
             point = _next_point(module, attempt.section, mastered)
             if point is None:  # nothing left to ask in this section
-                _after_section(conn, module, attempt, mastered)
+                _after_section(conn, module, attempt)
             else:
                 _ask(conn, module, attempt, attempt.section, point)
         elif attempt.stage == LESSON and attempt.point:
@@ -355,7 +355,7 @@ def proceed(
     return step(db, attempt_id, trainee_id, module=module)
 
 
-def _after_section(conn: Connection, module: Module, attempt: Attempt, mastered: set[str]) -> None:
+def _after_section(conn: Connection, module: Module, attempt: Attempt) -> None:
     following = attempt.section + 1
     if following < len(module.sections):
         _move(conn, attempt, stage=TEACH, section=following)
@@ -406,7 +406,7 @@ def answer(
             mastered = _mastered(answers) | {attempt.point}
             point = _next_point(module, attempt.section, mastered)
             if point is None:
-                _after_section(conn, module, attempt, mastered)
+                _after_section(conn, module, attempt)
             else:
                 _ask(conn, module, attempt, attempt.section, point)
         else:

@@ -87,7 +87,7 @@ class EvidenceRow:
         ]
 
 
-def rows(db: Database, settings: Settings, board: Dashboard) -> list[EvidenceRow]:
+def rows(db: Database, board: Dashboard) -> list[EvidenceRow]:
     """Every pass, newest first within each person, and each required person without one."""
     standing = {s.member.id: s for s in board.standings}
     everyone = {m.id: m for m in members(db, include_left=True)}
@@ -289,7 +289,7 @@ def evidence(
 ) -> tuple[list[EvidenceRow], Dashboard]:
     """The evidence rows and the dashboard they were taken from."""
     board = dashboard(db, settings, today)
-    return rows(db, settings, board), board
+    return rows(db, board), board
 
 
 def write(

@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from ndoo.db import Database
 from ndoo.db.models import trainee, trainee_code
-from ndoo.errors import InputError, RuleViolation
+from ndoo.errors import RuleViolation
 from ndoo.identity.codes import (
     CODE_MINUTES,
     CODES_PER_DAY,
     clean_code,
     consume,
     issue,
+    journey_name,
     sent_within_day,
 )
 from ndoo.identity.notify import Notifier
@@ -31,19 +32,13 @@ from ndoo.training.roster import Member, clean_email, get_by_id
 SUBJECT = "National data opt-out training: your sign-in code"
 
 
-def _journey(journey: str) -> str:
-    if not journey or len(journey) > 64:
-        raise InputError("a journey is named by 1 to 64 characters")
-    return journey
-
-
 def send_code(db: Database, notifier: Notifier, *, journey: str, email: str) -> bool:
     """Send a sign-in code to ``email`` if a current member of staff has it; whether one
     was sent (for the caller's records only: show the learner the same page either way).
 
     :class:`InputError` when ``email`` is not an email address.
     """
-    journey = _journey(journey)
+    journey = journey_name(journey)
     address = clean_email(email)
     with db.write() as conn:
         person = conn.execute(
@@ -79,7 +74,7 @@ def verify(db: Database, *, journey: str, email: str, code: str) -> Member | Non
     :class:`RuleViolation` (with ``details["reason"]``) when no code was sent, or it
     expired, was used, died or was entered wrongly too often.
     """
-    journey = _journey(journey)
+    journey = journey_name(journey)
     address = clean_email(email)
     given = clean_code(code)
     with db.write() as conn:
